@@ -1,0 +1,65 @@
+/**
+ * Function configuration, read from the environment and validated once. A missing or
+ * malformed setting stops the function at start-up with a message naming the variable,
+ * instead of failing on the first request.
+ */
+import { z } from 'zod'
+
+const jwksDocument = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })
+
+const ConfigSchema = z
+  .object({
+    SUPABASE_URL: z.url(),
+    SUPABASE_ANON_KEY: z.string().min(20),
+    SUPABASE_SERVICE_ROLE_KEY: z.string().min(20),
+    SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    /** HS256 secret of the project (legacy JWT secret). */
+    SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+    /** A JWKS document, as JSON, holding the project's asymmetric signing keys. */
+    SUPABASE_JWKS: z
+      .string()
+      .transform((raw, ctx) => {
+        try {
+          return jwksDocument.parse(JSON.parse(raw))
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be a JSON Web Key Set' })
+          return z.NEVER
+        }
+      })
+      .optional(),
+    /** Where to fetch the JWKS from, e.g. <SUPABASE_URL>/auth/v1/.well-known/jwks.json. */
+    SUPABASE_JWKS_URL: z.url().optional(),
+    JWT_AUDIENCE: z.string().min(1).default('authenticated'),
+    /** Comma-separated origins allowed by CORS; `*` allows any. */
+    ALLOWED_ORIGINS: z
+      .string()
+      .default('*')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(5),
+  })
+  .refine((c) => c.SUPABASE_JWT_SECRET || c.SUPABASE_JWKS || c.SUPABASE_JWKS_URL, {
+    message: 'set SUPABASE_JWT_SECRET, SUPABASE_JWKS or SUPABASE_JWKS_URL',
+  })
+
+export type Config = z.infer<typeof ConfigSchema>
+
+export class ConfigError extends Error {}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = ConfigSchema.safeParse(env)
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((i) => `${i.path.join('.') || 'config'}: ${i.message}`)
+      .join('; ')
+    throw new ConfigError(`invalid function configuration: ${problems}`)
+  }
+  return result.data
+}
+
+let cached: Config | undefined
+
+/** The configuration of this process, read from Deno.env on first use. */
+export function config(): Config {
+  cached ??= parseConfig(Deno.env.toObject())
+  return cached
+}

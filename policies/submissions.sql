@@ -1,0 +1,86 @@
+-- public.submissions: activity evidence.
+--
+-- Members create and read their own submissions, and edit or withdraw them while PENDING.
+-- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
+-- Reviewers read every submission and decide those of other members; which columns each may
+-- change is enforced by private.guard_submission_update().
+
+revoke all on public.submissions from public, anon, authenticated, service_role;
+grant select on public.submissions to authenticated;
+grant insert (owner_id, activity_code, title, payload, visibility)
+    on public.submissions to authenticated;
+grant update (activity_code, title, payload, visibility, status, review_note)
+    on public.submissions to authenticated;
+grant delete on public.submissions to authenticated;
+grant select, insert, update, delete on public.submissions to service_role;
+
+alter table public.submissions enable row level security;
+
+create policy "active sessions only, privileged ones at aal2"
+    on public.submissions
+    as restrictive
+    for all
+    to authenticated
+    using ((select private.session_allowed()))
+    with check ((select private.session_allowed()));
+
+create policy "members read own submissions"
+    on public.submissions
+    for select
+    to authenticated
+    using (owner_id = (select auth.uid()));
+
+create policy "members read approved public submissions"
+    on public.submissions
+    for select
+    to authenticated
+    using (
+        visibility = 'PUBLIC'
+        and status = 'APPROVED'
+        and (select private.authorize('leaderboard:view_public'))
+    );
+
+create policy "reviewers read all submissions"
+    on public.submissions
+    for select
+    to authenticated
+    using ((select private.authorize('submission:view_all')));
+
+create policy "members create own pending submissions"
+    on public.submissions
+    for insert
+    to authenticated
+    with check (
+        owner_id = (select auth.uid())
+        and status = 'PENDING'
+        and reviewer_id is null
+        and review_note is null
+        and reviewed_at is null
+        and (select private.authorize('submission:create'))
+    );
+
+create policy "members edit own pending submissions"
+    on public.submissions
+    for update
+    to authenticated
+    using (owner_id = (select auth.uid()) and status = 'PENDING')
+    with check (owner_id = (select auth.uid()) and status = 'PENDING');
+
+create policy "reviewers decide other members' submissions"
+    on public.submissions
+    for update
+    to authenticated
+    using (
+        owner_id <> (select auth.uid())
+        and (select private.authorize('submission:review'))
+    )
+    with check (
+        owner_id <> (select auth.uid())
+        and (select private.authorize('submission:review'))
+    );
+
+create policy "members withdraw own pending submissions"
+    on public.submissions
+    for delete
+    to authenticated
+    using (owner_id = (select auth.uid()) and status = 'PENDING');

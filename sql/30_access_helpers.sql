@@ -1,0 +1,81 @@
+-- Helpers that RLS policies call. Each reads the role of record from public.users, never
+-- from a JWT claim or a client-settable setting, so a demotion, suspension or soft delete
+-- takes effect on the caller's next statement. Policies call them as `(select ...)` so that
+-- they run once per statement rather than once per row.
+
+
+create function private.caller_role()
+returns public.app_role
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select u.role
+    from public.users as u
+    where u.id = auth.uid()
+        and u.status = 'ACTIVE'
+        and u.deleted_at is null
+$$;
+
+comment on function private.caller_role() is
+    'Role of record of the calling user; null when there is no caller or the account is '
+    'suspended or soft-deleted.';
+
+
+create function private.authorize(requested_permission text)
+returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+    lowest public.app_role;
+    current_role_of_caller public.app_role;
+begin
+    select p.lowest_role
+    into lowest
+    from private.permissions as p
+    where p.permission = requested_permission;
+
+    if not found then
+        raise exception 'unknown permission "%"', requested_permission
+            using errcode = 'invalid_parameter_value',
+                hint = 'Permissions are listed in private.permissions.';
+    end if;
+
+    current_role_of_caller := private.caller_role();
+    return coalesce(current_role_of_caller >= lowest, false);
+end
+$$;
+
+comment on function private.authorize(text) is
+    'True when the calling user is active and their role holds the permission.';
+
+
+create function private.session_allowed()
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select coalesce(
+        private.caller_role() < 'ADMIN'
+            or (auth.jwt() ->> 'aal') = 'aal2',
+        false
+    )
+$$;
+
+comment on function private.session_allowed() is
+    'False for callers without an active profile, and for ADMIN or SUPERADMIN sessions that '
+    'have not completed multi-factor authentication (aal2). Used by restrictive policies.';
+
+
+revoke all on function private.caller_role() from public;
+revoke all on function private.authorize(text) from public;
+revoke all on function private.session_allowed() from public;
+grant execute on function private.caller_role() to authenticated, service_role;
+grant execute on function private.authorize(text) to authenticated, service_role;
+grant execute on function private.session_allowed() to authenticated, service_role;

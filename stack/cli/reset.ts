@@ -1,0 +1,16 @@
+/**
+ * npm run reset: stops the stack and deletes its cluster, so the next `npm start` creates
+ * the database again from the migrations and reloads the demo data. Keys are kept.
+ */
+import { rmSync } from 'node:fs'
+import { profileFromArgs } from '../lib/profile.ts'
+import { stopStack } from './stop.ts'
+import { fail, step } from '../lib/say.ts'
+
+const p = profileFromArgs(process.argv.slice(2))
+stopStack(p)
+  .then(() => {
+    rmSync(p.pgdata, { recursive: true, force: true })
+    step(`deleted the ${p.name} cluster; run "npm start" to create it again with demo data`)
+  })
+  .catch((error: unknown) => fail(String(error)))

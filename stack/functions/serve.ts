@@ -1,0 +1,67 @@
+/**
+ * Local stand-in for Supabase's edge runtime and its gateway: serves every function listed in
+ * supabase/config.toml at /functions/v1/<name> on 127.0.0.1. Like the gateway, it refuses a
+ * request without a valid project JWT when the function has `verify_jwt = true`. Runs in Deno.
+ */
+import { config } from '../../functions/_shared/config.ts'
+import { createVerifier } from '../../functions/_shared/jwt.ts'
+
+interface FunctionEntry {
+  name: string
+  entrypoint: string
+  verifyJwt: boolean
+}
+
+const entries = JSON.parse(Deno.env.get('LEAPS_FUNCTIONS') ?? '[]') as FunctionEntry[]
+const port = Number(Deno.env.get('LEAPS_API_PORT') ?? '54321')
+
+// Fails here, before listening, when the configuration is incomplete.
+const settings = config()
+const verify = createVerifier({
+  hs256Secret: settings.SUPABASE_JWT_SECRET,
+  jwks: settings.SUPABASE_JWKS,
+  jwksUrl: settings.SUPABASE_JWKS_URL,
+  audience: settings.JWT_AUDIENCE,
+})
+
+type Handler = (req: Request) => Promise<Response>
+const handlers = new Map<string, { handler: Handler; verifyJwt: boolean }>()
+for (const entry of entries) {
+  const module = await import(new URL(entry.entrypoint, `file://${Deno.cwd()}/`).href)
+  if (typeof module.handler !== 'function') {
+    throw new Error(`${entry.entrypoint} must export a "handler" function`)
+  }
+  handlers.set(entry.name, { handler: module.handler, verifyJwt: entry.verifyJwt })
+}
+
+function gatewayError(status: number, code: string, message: string): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff' },
+  })
+}
+
+Deno.serve({
+  hostname: '127.0.0.1',
+  port,
+  onListen: () => console.error(JSON.stringify({
+    ts: new Date().toISOString(), level: 'info', event: 'functions_listening', port,
+    functions: [...handlers.keys()],
+  })),
+}, async (req) => {
+  const url = new URL(req.url)
+  if (url.pathname === '/health') return new Response('ok')
+  const match = /^\/functions\/v1\/([a-z0-9-]+)(\/.*)?$/.exec(url.pathname)
+  const target = match?.[1] ? handlers.get(match[1]) : undefined
+  if (!target) return gatewayError(404, 'not_found', 'No such function')
+  if (target.verifyJwt && req.method !== 'OPTIONS') {
+    const header = req.headers.get('authorization') ?? ''
+    const token = header.startsWith('Bearer ') ? header.slice(7) : ''
+    try {
+      await verify(token)
+    } catch {
+      return gatewayError(401, 'unauthorized', 'Invalid or missing JWT')
+    }
+  }
+  return target.handler(req)
+})
