@@ -178,7 +178,7 @@ create index earned_badges_badge_idx
     on public.earned_badges (badge_id);
 
 
-create table public.leaderboard_totals (
+create table private.leaderboard_entries (
     user_id uuid primary key references public.users (id) on delete cascade,
     handle text not null unique,
     cohort text,
@@ -187,14 +187,32 @@ create table public.leaderboard_totals (
     updated_at timestamptz not null default pg_catalog.now()
 );
 
-comment on table public.leaderboard_totals is
-    'Totals of ACTIVE, non-deleted, PUBLIC profiles only, kept current by triggers. Holds no '
-    'personal data; clients read it under RLS and cannot see user_id.';
-comment on column public.leaderboard_totals.user_id is
-    'Internal key; not granted to API roles so rows cannot be joined back to profiles.';
+comment on table private.leaderboard_entries is
+    'Totals of ACTIVE, non-deleted, PUBLIC profiles only, kept current by triggers. Read by '
+    'clients through the public.leaderboard_totals view, under this table''s RLS.';
+comment on column private.leaderboard_entries.user_id is
+    'Internal key; not granted to API roles, so an entry cannot be joined back to a profile.';
 
-create index leaderboard_totals_points_idx
-    on public.leaderboard_totals (total_points desc);
+create index leaderboard_entries_points_idx
+    on private.leaderboard_entries (total_points desc);
+
+
+-- The view runs with the caller's rights (security_invoker), so the RLS of
+-- private.leaderboard_entries decides what each caller sees; it adds no privilege.
+create view public.leaderboard_totals
+with (security_invoker = true)
+as
+select
+    pg_catalog.rank() over (order by e.total_points desc) as rank,
+    e.handle,
+    e.cohort,
+    e.total_points,
+    e.badge_count,
+    e.updated_at
+from private.leaderboard_entries as e;
+
+comment on view public.leaderboard_totals is
+    'Leaderboard of public profiles: pseudonymous handle, cohort and totals, no personal data.';
 
 
 -- History of role changes; the complete audit trail is kept separately.

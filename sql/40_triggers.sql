@@ -193,7 +193,7 @@ language sql
 security definer
 set search_path = ''
 as $$
-    delete from public.leaderboard_totals as t
+    delete from private.leaderboard_entries as t
     where t.user_id = target
         and not exists (
             select 1
@@ -204,7 +204,7 @@ as $$
                 and u.visibility = 'PUBLIC'
         );
 
-    insert into public.leaderboard_totals as t
+    insert into private.leaderboard_entries as t
         (user_id, handle, cohort, total_points, badge_count, updated_at)
     select
         u.id,

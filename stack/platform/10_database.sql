@@ -20,10 +20,17 @@ create extension if not exists pgtap with schema extensions;
 create extension if not exists pgaudit;
 -- pg_cron always installs into its own `cron` schema of the database named by
 -- cron.database_name; the project schedules jobs there as `postgres`.
-create extension if not exists pg_cron;
-grant usage on schema cron to postgres;
-grant all on all tables in schema cron to postgres;
-grant all on all sequences in schema cron to postgres;
+-- Other databases of the cluster (scratch databases of benchmarks) go without it.
+do $$
+begin
+    if pg_catalog.current_database() = pg_catalog.current_setting('cron.database_name') then
+        create extension if not exists pg_cron;
+        grant usage on schema cron to postgres;
+        grant all on all tables in schema cron to postgres;
+        grant all on all sequences in schema cron to postgres;
+    end if;
+end
+$$;
 
 -- Supabase grants everything that `postgres` creates in `public` to the API roles by default.
 -- The project's migrations must revoke and grant deliberately; this default is reproduced so

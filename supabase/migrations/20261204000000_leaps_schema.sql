@@ -298,7 +298,7 @@ create index earned_badges_badge_idx
     on public.earned_badges (badge_id);
 
 
-create table public.leaderboard_totals (
+create table private.leaderboard_entries (
     user_id uuid primary key references public.users (id) on delete cascade,
     handle text not null unique,
     cohort text,
@@ -307,14 +307,32 @@ create table public.leaderboard_totals (
     updated_at timestamptz not null default pg_catalog.now()
 );
 
-comment on table public.leaderboard_totals is
-    'Totals of ACTIVE, non-deleted, PUBLIC profiles only, kept current by triggers. Holds no '
-    'personal data; clients read it under RLS and cannot see user_id.';
-comment on column public.leaderboard_totals.user_id is
-    'Internal key; not granted to API roles so rows cannot be joined back to profiles.';
+comment on table private.leaderboard_entries is
+    'Totals of ACTIVE, non-deleted, PUBLIC profiles only, kept current by triggers. Read by '
+    'clients through the public.leaderboard_totals view, under this table''s RLS.';
+comment on column private.leaderboard_entries.user_id is
+    'Internal key; not granted to API roles, so an entry cannot be joined back to a profile.';
 
-create index leaderboard_totals_points_idx
-    on public.leaderboard_totals (total_points desc);
+create index leaderboard_entries_points_idx
+    on private.leaderboard_entries (total_points desc);
+
+
+-- The view runs with the caller's rights (security_invoker), so the RLS of
+-- private.leaderboard_entries decides what each caller sees; it adds no privilege.
+create view public.leaderboard_totals
+with (security_invoker = true)
+as
+select
+    pg_catalog.rank() over (order by e.total_points desc) as rank,
+    e.handle,
+    e.cohort,
+    e.total_points,
+    e.badge_count,
+    e.updated_at
+from private.leaderboard_entries as e;
+
+comment on view public.leaderboard_totals is
+    'Leaderboard of public profiles: pseudonymous handle, cohort and totals, no personal data.';
 
 
 -- History of role changes; the complete audit trail is kept separately.
@@ -613,7 +631,7 @@ language sql
 security definer
 set search_path = ''
 as $$
-    delete from public.leaderboard_totals as t
+    delete from private.leaderboard_entries as t
     where t.user_id = target
         and not exists (
             select 1
@@ -624,7 +642,7 @@ as $$
                 and u.visibility = 'PUBLIC'
         );
 
-    insert into public.leaderboard_totals as t
+    insert into private.leaderboard_entries as t
         (user_id, handle, cohort, total_points, badge_count, updated_at)
     select
         u.id,
@@ -954,21 +972,24 @@ create policy "admins take back badges of other members"
 
 -- >>> policies/leaderboard_totals.sql
 
--- public.leaderboard_totals: public totals, maintained by triggers.
+-- public.leaderboard_totals (view) over private.leaderboard_entries (table).
 --
--- Only ACTIVE, non-deleted, PUBLIC profiles have a row, and a row holds a handle, a cohort
--- and totals: no personal data. Active members read it under RLS; user_id is not granted, so
--- a row cannot be joined back to a profile. Nobody writes it through the API.
+-- Only ACTIVE, non-deleted, PUBLIC profiles have an entry, and an entry holds a handle, a
+-- cohort and totals: no personal data. Active members read it; user_id is not granted, so an
+-- entry cannot be joined back to a profile. Nobody writes it through the API: triggers do.
+
+revoke all on private.leaderboard_entries from public, anon, authenticated, service_role;
+grant select (handle, cohort, total_points, badge_count, updated_at)
+    on private.leaderboard_entries to authenticated;
+grant select on private.leaderboard_entries to service_role;
 
 revoke all on public.leaderboard_totals from public, anon, authenticated, service_role;
-grant select (handle, cohort, total_points, badge_count, updated_at)
-    on public.leaderboard_totals to authenticated;
-grant select on public.leaderboard_totals to service_role;
+grant select on public.leaderboard_totals to authenticated, service_role;
 
-alter table public.leaderboard_totals enable row level security;
+alter table private.leaderboard_entries enable row level security;
 
 create policy "active sessions only, privileged ones at aal2"
-    on public.leaderboard_totals
+    on private.leaderboard_entries
     as restrictive
     for all
     to authenticated
@@ -976,7 +997,7 @@ create policy "active sessions only, privileged ones at aal2"
     with check ((select private.session_allowed()));
 
 create policy "members read the public leaderboard"
-    on public.leaderboard_totals
+    on private.leaderboard_entries
     for select
     to authenticated
     using ((select private.authorize('leaderboard:view_public')));
