@@ -29,7 +29,7 @@ async function detach(): Promise<void> {
   const deadline = Date.now() + 10 * 60_000
   while (Date.now() < deadline) {
     const state = readState(p)
-    if (state?.ownerPid === child.pid && state.ready) {
+    if (state?.ownerPid === child.pid && state?.ready) {
       printBanner(p, readSecrets(p))
       step(`running in the background (pid ${child.pid}); stop it with: npm run stop`)
       return

@@ -1,14 +1,15 @@
 /**
  * A stack profile names one private cluster and one functions server. `dev` is what
  * `npm start` runs; `test` is what `npm test` runs, on other ports and in another folder, so
- * a test run never touches the data of a developer's stack.
+ * a test run never touches the data of a developer's stack. `bench` is what `npm run bench`
+ * runs: a cluster of its own with no functions server, for benchmarks that load large data.
  */
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
-export type ProfileName = 'dev' | 'test'
+export type ProfileName = 'dev' | 'test' | 'bench'
 
 export interface StackProfile {
   name: ProfileName
@@ -16,6 +17,7 @@ export interface StackProfile {
   dir: string
   pgdata: string
   dbPort: number
+  /** Port of the functions server; 0 for `bench`, which runs none. */
   apiPort: number
   /** Database that holds the application (and pg_cron's job table). */
   database: string
@@ -36,7 +38,9 @@ export function profile(name: ProfileName): StackProfile {
   const ports =
     name === 'dev'
       ? { db: port('LEAPS_DB_PORT', 54322), api: port('LEAPS_API_PORT', 54321) }
-      : { db: port('LEAPS_TEST_DB_PORT', 54332), api: port('LEAPS_TEST_API_PORT', 54331) }
+      : name === 'test'
+        ? { db: port('LEAPS_TEST_DB_PORT', 54332), api: port('LEAPS_TEST_API_PORT', 54331) }
+        : { db: port('LEAPS_BENCH_DB_PORT', 54342), api: 0 }
   return {
     name,
     dir,

@@ -1,0 +1,252 @@
+/**
+ * dsar-export over HTTP, against the Deno functions server of the test stack.
+ */
+import { readFileSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type postgres from 'postgres'
+import { signClaims } from '../../stack/lib/tokens.ts'
+import { createMember, type Member, ownerSql, stack, tokenFor } from '../fixtures/stack.ts'
+
+let sql: postgres.Sql
+let alice: Member
+let bob: Member
+let admin: Member
+let suspended: Member
+let aliceSubmission: string
+
+const url = () => `${stack.apiUrl}/functions/v1/dsar-export`
+
+async function exportAs(token: string | undefined, body: unknown = {}, init: RequestInit = {}) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (token) headers.authorization = `Bearer ${token}`
+  const res = await fetch(url(), {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...init,
+  })
+  const text = await res.text()
+  return { res, status: res.status, json: text ? JSON.parse(text) : undefined }
+}
+
+beforeAll(async () => {
+  sql = ownerSql()
+  alice = await createMember(sql)
+  bob = await createMember(sql)
+  admin = await createMember(sql, { role: 'ADMIN', mfa: true })
+  suspended = await createMember(sql, { status: 'SUSPENDED' })
+  const [row] = await sql`insert into public.submissions (owner_id, activity_code, title, payload)
+    values (${alice.id}, 'LEARN', 'Workshop on formative assessment', '{"hours": 3}')
+    returning id`
+  aliceSubmission = row!.id as string
+  await sql`insert into public.submissions (owner_id, activity_code, title)
+    values (${bob.id}, 'SHINE', 'Bob''s project')`
+})
+
+afterAll(async () => {
+  await sql`delete from auth.users where id in ${sql([alice.id, bob.id, admin.id, suspended.id])}`
+  await sql.end()
+})
+
+describe('dsar-export: who may export whom', () => {
+  it('lets a participant export their own data, complete and only theirs', async () => {
+    const { status, json, res } = await exportAs(await tokenFor(sql, alice))
+    expect(status).toBe(200)
+    expect(json.subject).toBe(alice.id)
+    expect(json.format).toBe('leaps-guard.dsar-export.v1')
+    expect(new Date(json.export_timestamp).toISOString()).toBe(json.export_timestamp)
+    expect(json.profile.id).toBe(alice.id)
+    expect(json.profile.handle).toBe(alice.handle)
+    expect(json.account.email).toBe(alice.email)
+    expect(json.submissions.map((s: { id: string }) => s.id)).toEqual([aliceSubmission])
+    expect(json.points).toEqual({ total: 0, entries: [] })
+    expect(Array.isArray(json.attachments)).toBe(true)
+    expect(Array.isArray(json.badges)).toBe(true)
+    expect(res.headers.get('content-disposition')).toContain(`leaps-export-${alice.id}.json`)
+  })
+
+  it('defaults the subject to the caller and accepts naming oneself', async () => {
+    const token = await tokenFor(sql, alice)
+    const named = await exportAs(token, { subject: alice.id })
+    expect(named.status).toBe(200)
+    expect(named.json.subject).toBe(alice.id)
+  })
+
+  it('includes points credited when a submission is approved', async () => {
+    await sql`update public.submissions set status = 'APPROVED', reviewed_at = now()
+              where id = ${aliceSubmission}`
+    const { json } = await exportAs(await tokenFor(sql, alice))
+    expect(json.points.total).toBe(10)
+    expect(json.points.entries).toHaveLength(1)
+    expect(json.points.entries[0].submission_id).toBe(aliceSubmission)
+  })
+
+  it('refuses a participant asking for another member with 403', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, alice), { subject: bob.id })
+    expect(status).toBe(403)
+    expect(json.error.code).toBe('forbidden')
+    expect(json.error.message).toBe("You may not export this member's data")
+  })
+
+  it('answers the same for a subject that does not exist, so existence does not leak', async () => {
+    const token = await tokenFor(sql, alice)
+    const existing = await exportAs(token, { subject: bob.id })
+    const missing = await exportAs(token, { subject: randomUUID() })
+    expect(missing.status).toBe(existing.status)
+    const strip = (j: { error: Record<string, unknown> }) => ({ ...j.error, request_id: null })
+    expect(strip(missing.json)).toEqual(strip(existing.json))
+  })
+
+  it('lets an ADMIN at aal2 export another member', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, admin, { aal: 'aal2' }),
+      { subject: bob.id })
+    expect(status).toBe(200)
+    expect(json.subject).toBe(bob.id)
+    expect(json.submissions).toHaveLength(1)
+    expect(json.submissions[0].title).toBe("Bob's project")
+  })
+
+  it('refuses an ADMIN at aal1 with 403', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, admin), { subject: bob.id })
+    expect(status).toBe(403)
+    expect(json.error.code).toBe('forbidden')
+  })
+
+  it('gives an ADMIN at aal2 404 for an unknown member', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, admin, { aal: 'aal2' }),
+      { subject: randomUUID() })
+    expect(status).toBe(404)
+    expect(json.error.code).toBe('not_found')
+  })
+
+  it('refuses a suspended participant, even for their own data', async () => {
+    const { status } = await exportAs(await tokenFor(sql, suspended))
+    expect(status).toBe(403)
+  })
+
+  it('lets the service role export a named subject, and requires the name', async () => {
+    const named = await exportAs(stack.serviceRoleKey, { subject: bob.id })
+    expect(named.status).toBe(200)
+    expect(named.json.profile.id).toBe(bob.id)
+    const unnamed = await exportAs(stack.serviceRoleKey, {})
+    expect(unnamed.status).toBe(400)
+    expect(unnamed.json.error.code).toBe('bad_request')
+  })
+})
+
+describe('dsar-export: authentication', () => {
+  it('answers 401 without a token', async () => {
+    const { status, json } = await exportAs(undefined)
+    expect(status).toBe(401)
+    expect(json.error.code).toBe('unauthorized')
+  })
+
+  it('answers 401 to the anon key: a signed-in member is required', async () => {
+    const { status, json } = await exportAs(stack.anonKey)
+    expect(status).toBe(401)
+    expect(json.error.code).toBe('unauthorized')
+  })
+
+  it('answers 401 to a token signed with another secret', async () => {
+    const forged = await signClaims('a-different-secret-of-sufficient-length!!', {
+      sub: alice.id, role: 'authenticated', aud: 'authenticated',
+      exp: Math.floor(Date.now() / 1000) + 600,
+    })
+    expect((await exportAs(forged)).status).toBe(401)
+  })
+
+  it('answers 401 to an expired token of a real member', async () => {
+    const expired = await tokenFor(sql, alice, { expiresIn: -60 })
+    expect((await exportAs(expired)).status).toBe(401)
+  })
+
+  it('answers 401 to a still-valid token whose user was deleted', async () => {
+    const ghost = await createMember(sql)
+    const token = await tokenFor(sql, ghost)
+    expect((await exportAs(token)).status).toBe(200)
+    await sql`delete from auth.users where id = ${ghost.id}`
+    const { status, json } = await exportAs(token)
+    expect(status).toBe(401)
+    expect(json.error.code).toBe('unauthorized')
+  })
+})
+
+describe('dsar-export: malformed requests', () => {
+  it('answers 400 to a body that is not JSON', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, alice), '{"subject": ')
+    expect(status).toBe(400)
+    expect(json.error).toMatchObject({ code: 'bad_request', message: 'The body is not valid JSON' })
+  })
+
+  it('answers 400 to a subject that is not a UUID', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, alice), { subject: "1' or '1'='1" })
+    expect(status).toBe(400)
+    expect(json.error.code).toBe('bad_request')
+  })
+
+  it('answers 400 to unknown fields and to non-object bodies', async () => {
+    const token = await tokenFor(sql, alice)
+    expect((await exportAs(token, { subject: alice.id, include: 'everything' })).status).toBe(400)
+    expect((await exportAs(token, [alice.id])).status).toBe(400)
+  })
+
+  it('answers 415 when the body is not sent as JSON', async () => {
+    const res = await fetch(url(), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await tokenFor(sql, alice)}`, 'content-type': 'text/plain' },
+      body: '{}',
+    })
+    expect(res.status).toBe(415)
+    expect((await res.json()).error.code).toBe('unsupported_media_type')
+  })
+
+  it('answers 405 to GET', async () => {
+    const res = await fetch(url(), { headers: { authorization: `Bearer ${await tokenFor(sql, alice)}` } })
+    expect(res.status).toBe(405)
+    expect((await res.json()).error.code).toBe('method_not_allowed')
+  })
+})
+
+describe('dsar-export: headers and logs', () => {
+  it('sends security headers, CORS and the request id it was given', async () => {
+    const { res } = await exportAs(await tokenFor(sql, alice), {}, {
+      headers: {
+        authorization: `Bearer ${await tokenFor(sql, alice)}`,
+        'content-type': 'application/json',
+        'x-request-id': 'test-request-0001',
+      },
+    })
+    expect(res.headers.get('x-request-id')).toBe('test-request-0001')
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/)
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('x-frame-options')).toBe('DENY')
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'")
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+  })
+
+  it('answers a CORS preflight without a token', async () => {
+    const res = await fetch(url(), { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:3000' } })
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-methods')).toContain('POST')
+  })
+
+  it('logs one JSON line per request with the request id, and no token or personal data', async () => {
+    const token = await tokenFor(sql, alice)
+    const requestId = `log-check-${randomUUID()}`
+    await exportAs(token, {}, {
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json',
+        'x-request-id': requestId },
+    })
+    await new Promise((r) => setTimeout(r, 200))
+    const lines = readFileSync(stack.functionsLog, 'utf8').split('\n').filter(Boolean)
+    const mine = lines.filter((l) => l.includes(requestId)).map((l) => JSON.parse(l))
+    expect(mine.length).toBeGreaterThanOrEqual(1)
+    expect(mine.every((l) => l.request_id === requestId && typeof l.event === 'string')).toBe(true)
+    const all = lines.join('\n')
+    expect(all).not.toContain(token.split('.')[2])
+    expect(all).not.toContain(alice.email)
+    expect(all).not.toContain('Test Member')
+  })
+})
