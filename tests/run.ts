@@ -31,6 +31,10 @@ function runPgTap(env: NodeJS.ProcessEnv): Tally {
   const dir = path.join(projectRoot, 'tests', 'database')
   const files = readdirSync(dir).filter((f) => f.endsWith('.test.sql')).sort()
     .map((f) => path.join('tests', 'database', f))
+  if (files.length === 0) {
+    step('pgTAP: no test files in tests/database')
+    return { passed: 0, failed: 0, skipped: 0 }
+  }
   step(`pgTAP: ${files.length} files with pg_prove`)
   const result = spawnSync('pg_prove', ['--verbose', '--failures', ...files], {
     cwd: projectRoot,
