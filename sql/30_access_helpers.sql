@@ -1,21 +1,27 @@
 -- Helpers that RLS policies call. Each reads the role of record from public.users, never
 -- from a JWT claim or a client-settable setting, so a demotion, suspension or soft delete
 -- takes effect on the caller's next statement. Policies call them as `(select ...)` so that
--- they run once per statement rather than once per row.
+-- they run once per statement rather than once per row. They are PL/pgSQL, not SQL: a
+-- SECURITY DEFINER SQL function cannot be inlined and would be planned again on every call,
+-- while PL/pgSQL keeps its plans for the session.
 
 
 create function private.caller_role()
 returns public.app_role
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-    select u.role
-    from public.users as u
-    where u.id = auth.uid()
-        and u.status = 'ACTIVE'
-        and u.deleted_at is null
+begin
+    return (
+        select u.role
+        from public.users as u
+        where u.id = auth.uid()
+            and u.status = 'ACTIVE'
+            and u.deleted_at is null
+    );
+end
 $$;
 
 comment on function private.caller_role() is
@@ -56,16 +62,18 @@ comment on function private.authorize(text) is
 
 create function private.session_allowed()
 returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-    select coalesce(
+begin
+    return coalesce(
         private.caller_role() < 'ADMIN'
             or (auth.jwt() ->> 'aal') = 'aal2',
         false
-    )
+    );
+end
 $$;
 
 comment on function private.session_allowed() is

@@ -130,6 +130,8 @@ export function createCluster(p: StackProfile, s: LocalSecrets): void {
     "timezone = 'UTC'",
     "pgaudit.log = 'role, ddl'",
     'pgaudit.log_relation = off',
+    // A migration is one statement of many DDL commands; log its text once, not per command.
+    'pgaudit.log_statement_once = on',
     'max_connections = 100',
     "shared_buffers = '256MB'",
     ...(p.name === 'test' ? ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off']

@@ -1,0 +1,43 @@
+/**
+ * npm run bench -- <name> [options]
+ *
+ * Runs one benchmark by name. Each benchmark brings up the `bench` stack profile (a cluster of
+ * its own, never the dev or test one), prints a readable report on stdout and ends stdout
+ * with exactly one JSON line, so that a script can keep the figures. Progress goes to stderr.
+ *
+ *   npm run bench -- rls            cost of the row-level security policies (see bench/rls.ts)
+ *   npm run bench -- rls --keep     leave the bench cluster running afterwards
+ */
+import { StackError } from '../stack/lib/cluster.ts'
+import { fail } from '../stack/lib/say.ts'
+
+type Bench = (argv: string[]) => Promise<void>
+
+const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
+  rls: {
+    about: 'RLS policies vs hand-written filters and vs the guide-style policies',
+    load: async () => (await import('./rls.ts')).run,
+  },
+}
+
+function usage(): string {
+  const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(8)} ${b.about}`)
+  return ['usage: npm run bench -- <name> [options]', 'benches:', ...names].join('\n')
+}
+
+const [name, ...rest] = process.argv.slice(2)
+if (name === undefined || name === '--help' || name === '-h') {
+  process.stderr.write(usage() + '\n')
+  process.exit(name === undefined ? 2 : 0)
+}
+const bench = Object.hasOwn(benches, name) ? benches[name] : undefined
+if (!bench) {
+  fail(`unknown bench "${name}"; known benches: ${Object.keys(benches).join(', ')}`, usage())
+}
+
+try {
+  await (await bench.load())(rest)
+} catch (error) {
+  if (error instanceof StackError) fail(error.message, error.hint)
+  fail(error instanceof Error ? (error.stack ?? error.message) : String(error))
+}
