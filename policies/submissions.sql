@@ -2,8 +2,9 @@
 --
 -- Members create and read their own submissions, and edit or withdraw them while PENDING.
 -- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
--- Reviewers read every submission and decide those of other members; which columns each may
--- change is enforced by private.guard_submission_update().
+-- Reviewers read every submission and decide the PENDING ones of other members; a decision
+-- is final through the API. Which columns each may change is enforced by
+-- private.guard_submission_update().
 
 revoke all on public.submissions from public, anon, authenticated, service_role;
 grant select on public.submissions to authenticated;
@@ -66,12 +67,13 @@ create policy "members edit own pending submissions"
     using (owner_id = (select auth.uid()) and status = 'PENDING')
     with check (owner_id = (select auth.uid()) and status = 'PENDING');
 
-create policy "reviewers decide other members' submissions"
+create policy "reviewers decide other members' pending submissions"
     on public.submissions
     for update
     to authenticated
     using (
         owner_id <> (select auth.uid())
+        and status = 'PENDING'
         and (select private.authorize('submission:review'))
     )
     with check (

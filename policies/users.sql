@@ -1,7 +1,7 @@
 -- public.users: member profiles and the role of record.
 --
 -- Members read and edit their own profile; reviewers and above read every profile;
--- administrators edit profiles. Nobody writes role, status, cohort, ids or timestamps through
+-- administrators edit the profiles of members below ADMIN, superadmins edit any profile. Nobody writes role, status, cohort, ids or timestamps through
 -- the API: the column grants below leave them out, and set_user_role()/set_user_status() are
 -- the only way to change a role or a status. Profiles are created by a trigger on auth.users
 -- and removed with them, so clients have no INSERT or DELETE.
@@ -42,12 +42,18 @@ create policy "members update own profile"
     using (id = (select auth.uid()) and (select private.authorize('profile:update_own')))
     with check (id = (select auth.uid()));
 
-create policy "admins update any profile"
+create policy "admins update members' profiles, superadmins any profile"
     on public.users
     for update
     to authenticated
-    using ((select private.authorize('user:manage')))
-    with check ((select private.authorize('user:manage')));
+    using (
+        (select private.authorize('user:manage'))
+        and (role < 'ADMIN' or (select private.authorize('security:manage')))
+    )
+    with check (
+        (select private.authorize('user:manage'))
+        and (role < 'ADMIN' or (select private.authorize('security:manage')))
+    );
 
 create policy "auth service reads roles for token claims"
     on public.users

@@ -12,9 +12,9 @@ comment on schema private is
 revoke all on schema private from public;
 grant usage on schema private to authenticated, service_role;
 
--- Functions are executable by PUBLIC by default; nothing here is, unless granted by name.
-alter default privileges in schema private revoke execute on functions from public;
-alter default privileges in schema public revoke execute on functions from public;
+-- Functions are executable by PUBLIC by default; ours are not, unless granted by name. (The
+-- PUBLIC default is global: it can be revoked for a creating role, not per schema.)
+alter default privileges for role postgres revoke execute on functions from public;
 alter default privileges for role postgres in schema public
     revoke all on functions from anon, authenticated;
 alter default privileges for role postgres in schema public

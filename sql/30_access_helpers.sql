@@ -67,12 +67,14 @@ stable
 security definer
 set search_path = ''
 as $$
+declare
+    caller_role public.app_role := private.caller_role();
 begin
-    return coalesce(
-        private.caller_role() < 'ADMIN'
-            or (auth.jwt() ->> 'aal') = 'aal2',
-        false
-    );
+    -- No active profile (none, suspended or soft-deleted): refused, whatever the token says.
+    if caller_role is null then
+        return false;
+    end if;
+    return caller_role < 'ADMIN' or coalesce(auth.jwt() ->> 'aal', '') = 'aal2';
 end
 $$;
 

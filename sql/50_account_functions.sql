@@ -169,3 +169,9 @@ grant execute on function public.set_user_status(uuid, public.account_status) to
 revoke all on function private.custom_access_token_hook(jsonb) from public, anon, authenticated;
 grant usage on schema private to supabase_auth_admin;
 grant execute on function private.custom_access_token_hook(jsonb) to supabase_auth_admin;
+
+
+-- Belt and braces: whatever was created before the default above took effect, no function of
+-- ours stays executable by PUBLIC; the grants by name above are kept.
+revoke execute on all functions in schema private from public;
+revoke execute on all functions in schema public from public;

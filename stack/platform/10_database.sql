@@ -17,7 +17,7 @@ alter default privileges in schema extensions
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists pgtap with schema extensions;
-create extension if not exists pgaudit;
+create extension if not exists pgaudit with schema extensions;
 -- pg_cron always installs into its own `cron` schema of the database named by
 -- cron.database_name; the project schedules jobs there as `postgres`.
 -- Other databases of the cluster (scratch databases of benchmarks) go without it.
@@ -34,13 +34,21 @@ $$;
 
 -- Supabase grants everything that `postgres` creates in `public` to the API roles by default.
 -- The project's migrations must revoke and grant deliberately; this default is reproduced so
--- that forgetting to do so fails here exactly as it would in production.
-alter default privileges for role postgres in schema public
-    grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public
-    grant all on sequences to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public
-    grant all on functions to anon, authenticated, service_role;
+-- that forgetting to do so fails here exactly as it would in production. Like Supabase, it is
+-- set once, when the database is first prepared (before the migrations table exists), so a
+-- migration that changes it is not undone by the next start.
+do $$
+begin
+    if pg_catalog.to_regclass('supabase_migrations.schema_migrations') is null then
+        alter default privileges for role postgres in schema public
+            grant all on tables to anon, authenticated, service_role;
+        alter default privileges for role postgres in schema public
+            grant all on sequences to anon, authenticated, service_role;
+        alter default privileges for role postgres in schema public
+            grant all on functions to anon, authenticated, service_role;
+    end if;
+end
+$$;
 grant usage on schema public to anon, authenticated, service_role;
 
 -- Migrations are recorded the way the Supabase CLI records them.

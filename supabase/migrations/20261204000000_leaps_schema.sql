@@ -17,9 +17,9 @@ comment on schema private is
 revoke all on schema private from public;
 grant usage on schema private to authenticated, service_role;
 
--- Functions are executable by PUBLIC by default; nothing here is, unless granted by name.
-alter default privileges in schema private revoke execute on functions from public;
-alter default privileges in schema public revoke execute on functions from public;
+-- Functions are executable by PUBLIC by default; ours are not, unless granted by name. (The
+-- PUBLIC default is global: it can be revoked for a creating role, not per schema.)
+alter default privileges for role postgres revoke execute on functions from public;
 alter default privileges for role postgres in schema public
     revoke all on functions from anon, authenticated;
 alter default privileges for role postgres in schema public
@@ -421,12 +421,14 @@ stable
 security definer
 set search_path = ''
 as $$
+declare
+    caller_role public.app_role := private.caller_role();
 begin
-    return coalesce(
-        private.caller_role() < 'ADMIN'
-            or (auth.jwt() ->> 'aal') = 'aal2',
-        false
-    );
+    -- No active profile (none, suspended or soft-deleted): refused, whatever the token says.
+    if caller_role is null then
+        return false;
+    end if;
+    return caller_role < 'ADMIN' or coalesce(auth.jwt() ->> 'aal', '') = 'aal2';
 end
 $$;
 
@@ -879,6 +881,12 @@ revoke all on function private.custom_access_token_hook(jsonb) from public, anon
 grant usage on schema private to supabase_auth_admin;
 grant execute on function private.custom_access_token_hook(jsonb) to supabase_auth_admin;
 
+
+-- Belt and braces: whatever was created before the default above took effect, no function of
+-- ours stays executable by PUBLIC; the grants by name above are kept.
+revoke execute on all functions in schema private from public;
+revoke execute on all functions in schema public from public;
+
 -- >>> policies/badges.sql
 
 -- public.badges: the badge catalogue.
@@ -1097,8 +1105,9 @@ create policy "reviewers read all attachments"
 --
 -- Members create and read their own submissions, and edit or withdraw them while PENDING.
 -- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
--- Reviewers read every submission and decide those of other members; which columns each may
--- change is enforced by private.guard_submission_update().
+-- Reviewers read every submission and decide the PENDING ones of other members; a decision
+-- is final through the API. Which columns each may change is enforced by
+-- private.guard_submission_update().
 
 revoke all on public.submissions from public, anon, authenticated, service_role;
 grant select on public.submissions to authenticated;
@@ -1161,12 +1170,13 @@ create policy "members edit own pending submissions"
     using (owner_id = (select auth.uid()) and status = 'PENDING')
     with check (owner_id = (select auth.uid()) and status = 'PENDING');
 
-create policy "reviewers decide other members' submissions"
+create policy "reviewers decide other members' pending submissions"
     on public.submissions
     for update
     to authenticated
     using (
         owner_id <> (select auth.uid())
+        and status = 'PENDING'
         and (select private.authorize('submission:review'))
     )
     with check (
@@ -1185,7 +1195,7 @@ create policy "members withdraw own pending submissions"
 -- public.users: member profiles and the role of record.
 --
 -- Members read and edit their own profile; reviewers and above read every profile;
--- administrators edit profiles. Nobody writes role, status, cohort, ids or timestamps through
+-- administrators edit the profiles of members below ADMIN, superadmins edit any profile. Nobody writes role, status, cohort, ids or timestamps through
 -- the API: the column grants below leave them out, and set_user_role()/set_user_status() are
 -- the only way to change a role or a status. Profiles are created by a trigger on auth.users
 -- and removed with them, so clients have no INSERT or DELETE.
@@ -1226,12 +1236,18 @@ create policy "members update own profile"
     using (id = (select auth.uid()) and (select private.authorize('profile:update_own')))
     with check (id = (select auth.uid()));
 
-create policy "admins update any profile"
+create policy "admins update members' profiles, superadmins any profile"
     on public.users
     for update
     to authenticated
-    using ((select private.authorize('user:manage')))
-    with check ((select private.authorize('user:manage')));
+    using (
+        (select private.authorize('user:manage'))
+        and (role < 'ADMIN' or (select private.authorize('security:manage')))
+    )
+    with check (
+        (select private.authorize('user:manage'))
+        and (role < 'ADMIN' or (select private.authorize('security:manage')))
+    );
 
 create policy "auth service reads roles for token claims"
     on public.users

@@ -7,7 +7,7 @@
 
 begin;
 set local search_path = public, extensions;
-select plan(44);
+select plan(45);
 
 select
     tests.create_member('t_participant') as participant,
@@ -22,7 +22,8 @@ select
     tests.create_submission(:'participant', 'Own approved', 'APPROVED') as own_approved,
     tests.create_submission(:'other', 'Other pending') as other_pending,
     tests.create_submission(:'other', 'Other public', 'APPROVED', 'PUBLIC') as other_public,
-    tests.create_submission(:'other', 'Other private', 'APPROVED') as other_private
+    tests.create_submission(:'other', 'Other private', 'APPROVED') as other_private,
+    tests.create_submission(:'other', 'Other pending for the superadmin') as other_pending_2
 \gset
 
 prepare read_fixture_submissions as
@@ -272,12 +273,23 @@ with changed as (
     returning 1
 )
 select is(
+    (select count(*)::int from changed), 0,
+    'superadmin aal2: a decided submission is final, its review note update affects 0 rows'
+);
+with changed as (
+    update public.submissions set review_note = 'Needs a signature'
+    where id = :'other_pending_2'
+    returning 1
+)
+select is(
     (select count(*)::int from changed), 1,
-    'superadmin aal2: writes the review note of another member''s submission (1 row)'
+    'superadmin aal2: writes the review note of another member''s pending submission (1 row)'
 );
 select throws_ok(
-    $$update public.submissions set payload = '{"forged": true}'
-    where title = 'Other public'$$,
+    format(
+        $$update public.submissions set payload = '{"forged": true}' where id = %L$$,
+        :'other_pending_2'
+    ),
     '42501', null,
     'superadmin aal2: edit of another member''s payload is refused with 42501'
 );

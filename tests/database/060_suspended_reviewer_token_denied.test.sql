@@ -142,9 +142,6 @@ select is(
     0,
     'suspended reviewer aal2: reads no other member''s submission'
 );
-select todo(
-    'defect: private.session_allowed() is true for a suspended caller at aal2', 7
-);
 select is(
     (select count(*)::int from public.users),
     0,

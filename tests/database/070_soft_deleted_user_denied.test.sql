@@ -144,9 +144,6 @@ select is(
 -- returns true for a caller without an active profile when aal = 'aal2'.
 select tests.act_as(:'leaving', 'aal2');
 
-select todo(
-    'defect: private.session_allowed() is true for a soft-deleted caller at aal2', 2
-);
 select is(
     (select count(*)::int from public.users),
     0,
