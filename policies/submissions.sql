@@ -1,6 +1,7 @@
 -- public.submissions: activity evidence.
 --
--- Members create and read their own submissions, and edit or withdraw them while PENDING.
+-- Members create and read their own submissions, edit or withdraw them while PENDING, and
+-- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen).
 -- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
 -- Reviewers read every submission and decide the PENDING ones of other members; a decision
 -- is final through the API. Which columns each may change is enforced by
@@ -10,7 +11,9 @@ revoke all on public.submissions from public, anon, authenticated, service_role;
 grant select on public.submissions to authenticated;
 grant insert (owner_id, activity_code, title, payload, visibility)
     on public.submissions to authenticated;
-grant update (activity_code, title, payload, visibility, status, review_note)
+-- activity_code is fixed at creation: it sets the points an approval credits, so it must not
+-- change between a reviewer reading a submission and deciding it.
+grant update (title, payload, visibility, status, review_note)
     on public.submissions to authenticated;
 grant delete on public.submissions to authenticated;
 grant select, insert, update, delete on public.submissions to service_role;
@@ -80,6 +83,13 @@ create policy "reviewers decide other members' pending submissions"
         owner_id <> (select auth.uid())
         and (select private.authorize('submission:review'))
     );
+
+create policy "members change the visibility of own decided submissions"
+    on public.submissions
+    for update
+    to authenticated
+    using (owner_id = (select auth.uid()) and status <> 'PENDING')
+    with check (owner_id = (select auth.uid()) and status <> 'PENDING');
 
 create policy "members withdraw own pending submissions"
     on public.submissions

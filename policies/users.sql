@@ -29,11 +29,14 @@ create policy "members read own profile"
     to authenticated
     using (id = (select auth.uid()));
 
-create policy "reviewers and above read all profiles"
+create policy "reviewers read profiles of members not deleted, admins all profiles"
     on public.users
     for select
     to authenticated
-    using ((select private.authorize('user:view_basic')));
+    using (
+        ((select private.authorize('user:view_basic')) and deleted_at is null)
+        or (select private.authorize('user:manage'))
+    );
 
 create policy "members update own profile"
     on public.users

@@ -227,5 +227,18 @@ create table private.role_changes (
 
 comment on table private.role_changes is 'Every change of a member''s role, with who made it.';
 
-revoke all on private.role_changes from public;
-grant select on private.role_changes to service_role;
+
+create table private.status_changes (
+    id bigint generated always as identity primary key,
+    user_id uuid not null references public.users (id) on delete cascade,
+    old_status public.account_status not null,
+    new_status public.account_status not null,
+    changed_by uuid,
+    changed_at timestamptz not null default pg_catalog.now()
+);
+
+comment on table private.status_changes is
+    'Every suspension and reactivation of a member, with who made it.';
+
+revoke all on private.role_changes, private.status_changes from public;
+grant select on private.role_changes, private.status_changes to service_role;

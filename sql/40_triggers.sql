@@ -18,6 +18,31 @@ create trigger users_touch_updated_at
     for each row execute function private.touch_updated_at();
 
 
+-- Putting a profile on the public leaderboard is the member's own choice: an administrator
+-- may edit a profile but not publish it (or hide it) for them. Runs as the caller, so
+-- current_user tells an API call from trusted server-side code.
+create function private.guard_profile_update()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if current_user = 'authenticated'
+        and old.id is distinct from auth.uid()
+        and new.visibility is distinct from old.visibility
+    then
+        raise exception 'only the member chooses whether their profile is public'
+            using errcode = 'insufficient_privilege';
+    end if;
+    return new;
+end
+$$;
+
+create trigger users_guard_update
+    before update on public.users
+    for each row execute function private.guard_profile_update();
+
+
 -- A profile is created for every new auth user. Only the handle and display name are taken
 -- from user_metadata, which the user controls; the role always starts at PARTICIPANT.
 create function private.create_profile_for_new_user()
@@ -82,7 +107,19 @@ begin
             using errcode = 'insufficient_privilege';
     end if;
 
+    if new.activity_code is distinct from old.activity_code then
+        raise exception 'the activity of a submission cannot be changed'
+            using errcode = 'insufficient_privilege',
+                hint = 'Withdraw the submission and create a new one.';
+    end if;
+
     if old.owner_id = caller then
+        if old.status <> 'PENDING'
+            and (new.title is distinct from old.title or new.payload is distinct from old.payload)
+        then
+            raise exception 'a decided submission can only change its visibility'
+                using errcode = 'insufficient_privilege';
+        end if;
         if new.status is distinct from old.status
             or new.review_note is distinct from old.review_note
             or new.reviewer_id is distinct from old.reviewer_id

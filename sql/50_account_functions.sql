@@ -84,6 +84,7 @@ as $$
 declare
     caller uuid := auth.uid();
     target_role public.app_role;
+    old_status public.account_status;
 begin
     if caller is null
         or not private.authorize('user:manage')
@@ -94,8 +95,8 @@ begin
             using errcode = 'insufficient_privilege';
     end if;
 
-    select u.role
-    into target_role
+    select u.role, u.status
+    into target_role, old_status
     from public.users as u
     where u.id = target_user
         and u.deleted_at is null
@@ -112,9 +113,16 @@ begin
                 hint = 'Only a SUPERADMIN suspends an ADMIN or SUPERADMIN.';
     end if;
 
+    if new_status = old_status then
+        return new_status;
+    end if;
+
     update public.users
     set status = new_status
     where id = target_user;
+
+    insert into private.status_changes (user_id, old_status, new_status, changed_by)
+    values (target_user, old_status, new_status, caller);
 
     return new_status;
 end
@@ -122,7 +130,8 @@ $$;
 
 comment on function public.set_user_status(uuid, public.account_status) is
     'Suspends or reactivates a member. Caller: user:manage at aal2, never on themselves; '
-    'only a SUPERADMIN changes the status of an ADMIN or SUPERADMIN.';
+    'only a SUPERADMIN changes the status of an ADMIN or SUPERADMIN. Recorded in '
+    'private.status_changes.';
 
 
 -- Supabase Auth calls this before issuing a token (configured in supabase/config.toml). The

@@ -57,7 +57,9 @@ function runPgTap(env: NodeJS.ProcessEnv): Tally {
     else if (/^\s*ok \d+/.test(line)) tally.passed += 1
     else if (/^\s*not ok \d+/.test(line)) tally.failed += 1
   }
-  // A file that dies before its plan completes fails the suite even without a "not ok".
+  // A file that dies before its plan completes counts as one failure even without a "not ok".
+  const broken = lines.filter((l) => /Parse errors|Non-zero exit status/.test(l)).length
+  tally.failed += broken
   if (result.status !== 0 && tally.failed === 0) tally.failed += 1
   return tally
 }

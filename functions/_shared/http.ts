@@ -83,10 +83,30 @@ export async function readJsonObject(req: Request, maxBytes = 64 * 1024): Promis
   if (!/^application\/json\b/i.test(type)) {
     throw new AppError('unsupported_media_type', 'Send the body as application/json')
   }
-  const text = await req.text()
-  if (new TextEncoder().encode(text).length > maxBytes) {
-    throw new AppError('payload_too_large', `The body must be at most ${maxBytes} bytes`)
+  const tooLarge = () =>
+    new AppError('payload_too_large', `The body must be at most ${maxBytes} bytes`)
+  if (Number(req.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge()
+  // Read at most maxBytes, whatever the headers claimed, so a huge body is never buffered.
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = req.body?.getReader()
+  while (reader) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel()
+      throw tooLarge()
+    }
+    chunks.push(value)
   }
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  const text = new TextDecoder().decode(bytes)
   let parsed: unknown
   try {
     parsed = text.trim() === '' ? {} : JSON.parse(text)

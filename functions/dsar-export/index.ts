@@ -11,7 +11,7 @@ import { AppError } from '../_shared/errors.ts'
 import { json, readJsonObject, serveFunction } from '../_shared/http.ts'
 import type { Tx } from '../_shared/db.ts'
 
-const Body = z.strictObject({ subject: z.uuid().optional() })
+const Body = z.strictObject({ subject: z.uuid().transform((id) => id.toLowerCase()).optional() })
 
 export const EXPORT_FORMAT = 'leaps-guard.dsar-export.v1'
 

@@ -347,8 +347,21 @@ create table private.role_changes (
 
 comment on table private.role_changes is 'Every change of a member''s role, with who made it.';
 
-revoke all on private.role_changes from public;
-grant select on private.role_changes to service_role;
+
+create table private.status_changes (
+    id bigint generated always as identity primary key,
+    user_id uuid not null references public.users (id) on delete cascade,
+    old_status public.account_status not null,
+    new_status public.account_status not null,
+    changed_by uuid,
+    changed_at timestamptz not null default pg_catalog.now()
+);
+
+comment on table private.status_changes is
+    'Every suspension and reactivation of a member, with who made it.';
+
+revoke all on private.role_changes, private.status_changes from public;
+grant select on private.role_changes, private.status_changes to service_role;
 
 -- >>> sql/30_access_helpers.sql
 
@@ -466,6 +479,31 @@ create trigger users_touch_updated_at
     for each row execute function private.touch_updated_at();
 
 
+-- Putting a profile on the public leaderboard is the member's own choice: an administrator
+-- may edit a profile but not publish it (or hide it) for them. Runs as the caller, so
+-- current_user tells an API call from trusted server-side code.
+create function private.guard_profile_update()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if current_user = 'authenticated'
+        and old.id is distinct from auth.uid()
+        and new.visibility is distinct from old.visibility
+    then
+        raise exception 'only the member chooses whether their profile is public'
+            using errcode = 'insufficient_privilege';
+    end if;
+    return new;
+end
+$$;
+
+create trigger users_guard_update
+    before update on public.users
+    for each row execute function private.guard_profile_update();
+
+
 -- A profile is created for every new auth user. Only the handle and display name are taken
 -- from user_metadata, which the user controls; the role always starts at PARTICIPANT.
 create function private.create_profile_for_new_user()
@@ -530,7 +568,19 @@ begin
             using errcode = 'insufficient_privilege';
     end if;
 
+    if new.activity_code is distinct from old.activity_code then
+        raise exception 'the activity of a submission cannot be changed'
+            using errcode = 'insufficient_privilege',
+                hint = 'Withdraw the submission and create a new one.';
+    end if;
+
     if old.owner_id = caller then
+        if old.status <> 'PENDING'
+            and (new.title is distinct from old.title or new.payload is distinct from old.payload)
+        then
+            raise exception 'a decided submission can only change its visibility'
+                using errcode = 'insufficient_privilege';
+        end if;
         if new.status is distinct from old.status
             or new.review_note is distinct from old.review_note
             or new.reviewer_id is distinct from old.reviewer_id
@@ -795,6 +845,7 @@ as $$
 declare
     caller uuid := auth.uid();
     target_role public.app_role;
+    old_status public.account_status;
 begin
     if caller is null
         or not private.authorize('user:manage')
@@ -805,8 +856,8 @@ begin
             using errcode = 'insufficient_privilege';
     end if;
 
-    select u.role
-    into target_role
+    select u.role, u.status
+    into target_role, old_status
     from public.users as u
     where u.id = target_user
         and u.deleted_at is null
@@ -823,9 +874,16 @@ begin
                 hint = 'Only a SUPERADMIN suspends an ADMIN or SUPERADMIN.';
     end if;
 
+    if new_status = old_status then
+        return new_status;
+    end if;
+
     update public.users
     set status = new_status
     where id = target_user;
+
+    insert into private.status_changes (user_id, old_status, new_status, changed_by)
+    values (target_user, old_status, new_status, caller);
 
     return new_status;
 end
@@ -833,7 +891,8 @@ $$;
 
 comment on function public.set_user_status(uuid, public.account_status) is
     'Suspends or reactivates a member. Caller: user:manage at aal2, never on themselves; '
-    'only a SUPERADMIN changes the status of an ADMIN or SUPERADMIN.';
+    'only a SUPERADMIN changes the status of an ADMIN or SUPERADMIN. Recorded in '
+    'private.status_changes.';
 
 
 -- Supabase Auth calls this before issuing a token (configured in supabase/config.toml). The
@@ -1103,7 +1162,8 @@ create policy "reviewers read all attachments"
 
 -- public.submissions: activity evidence.
 --
--- Members create and read their own submissions, and edit or withdraw them while PENDING.
+-- Members create and read their own submissions, edit or withdraw them while PENDING, and
+-- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen).
 -- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
 -- Reviewers read every submission and decide the PENDING ones of other members; a decision
 -- is final through the API. Which columns each may change is enforced by
@@ -1113,7 +1173,9 @@ revoke all on public.submissions from public, anon, authenticated, service_role;
 grant select on public.submissions to authenticated;
 grant insert (owner_id, activity_code, title, payload, visibility)
     on public.submissions to authenticated;
-grant update (activity_code, title, payload, visibility, status, review_note)
+-- activity_code is fixed at creation: it sets the points an approval credits, so it must not
+-- change between a reviewer reading a submission and deciding it.
+grant update (title, payload, visibility, status, review_note)
     on public.submissions to authenticated;
 grant delete on public.submissions to authenticated;
 grant select, insert, update, delete on public.submissions to service_role;
@@ -1184,6 +1246,13 @@ create policy "reviewers decide other members' pending submissions"
         and (select private.authorize('submission:review'))
     );
 
+create policy "members change the visibility of own decided submissions"
+    on public.submissions
+    for update
+    to authenticated
+    using (owner_id = (select auth.uid()) and status <> 'PENDING')
+    with check (owner_id = (select auth.uid()) and status <> 'PENDING');
+
 create policy "members withdraw own pending submissions"
     on public.submissions
     for delete
@@ -1223,11 +1292,14 @@ create policy "members read own profile"
     to authenticated
     using (id = (select auth.uid()));
 
-create policy "reviewers and above read all profiles"
+create policy "reviewers read profiles of members not deleted, admins all profiles"
     on public.users
     for select
     to authenticated
-    using ((select private.authorize('user:view_basic')));
+    using (
+        ((select private.authorize('user:view_basic')) and deleted_at is null)
+        or (select private.authorize('user:manage'))
+    );
 
 create policy "members update own profile"
     on public.users

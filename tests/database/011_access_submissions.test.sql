@@ -94,14 +94,14 @@ select is(
     (select count(*)::int from changed), 1,
     'participant: edits own PENDING submission (1 row)'
 );
-with changed as (
-    update public.submissions set title = 'Own approved, edited'
-    where id = :'own_approved'
-    returning 1
-)
-select is(
-    (select count(*)::int from changed), 0,
-    'participant: edit of own APPROVED submission affects 0 rows'
+select throws_ok(
+    format(
+        $$update public.submissions set title = 'Own approved, edited'
+    where id = %L$$,
+        :'own_approved'
+    ),
+    '42501', null,
+    'participant: edit of own APPROVED submission is refused with 42501'
 );
 with removed as (
     delete from public.submissions where id = :'own_approved' returning 1

@@ -21,23 +21,23 @@ select
 -- Own submissions: the reviewer policy excludes them, the owner policy covers only PENDING.
 select tests.act_as(:'reviewer');
 
-with changed as (
-    update public.submissions set review_note = 'Great work, me'
-    where id = :'own_approved'
-    returning 1
-)
-select is(
-    (select count(*)::int from changed), 0,
-    'reviewer on own APPROVED submission: rewriting the review note affects 0 rows'
+select throws_ok(
+    format(
+        $$update public.submissions set review_note = 'Great work, me'
+    where id = %L$$,
+        :'own_approved'
+    ),
+    '42501', null,
+    'reviewer on own APPROVED submission: rewriting the review note is refused with 42501'
 );
-with changed as (
-    update public.submissions set status = 'REJECTED'
-    where id = :'own_approved'
-    returning 1
-)
-select is(
-    (select count(*)::int from changed), 0,
-    'reviewer on own APPROVED submission: changing the status affects 0 rows'
+select throws_ok(
+    format(
+        $$update public.submissions set status = 'REJECTED'
+    where id = %L$$,
+        :'own_approved'
+    ),
+    '42501', null,
+    'reviewer on own APPROVED submission: changing the status is refused with 42501'
 );
 -- The owner policy lets the row through; the column guard refuses the decision.
 select throws_ok(

@@ -164,12 +164,13 @@ select throws_ok(
     '42501', null,
     'owner: writing the review note of own submission is refused with 42501'
 );
-with changed as (
-    update public.submissions set status = 'REJECTED' where id = :'decided' returning 1
-)
-select is(
-    (select count(*)::int from changed), 0,
-    'owner: changing the status of own APPROVED submission affects 0 rows'
+select throws_ok(
+    format(
+        $$update public.submissions set status = 'REJECTED' where id = %L$$,
+        :'decided'
+    ),
+    '42501', null,
+    'owner: changing the status of own APPROVED submission is refused with 42501'
 );
 
 

@@ -191,6 +191,20 @@ describe('dsar-export: malformed requests', () => {
     expect((await exportAs(token, [alice.id])).status).toBe(400)
   })
 
+  it('answers 413 to a body over 64 kB without reading all of it', async () => {
+    const big = JSON.stringify({ subject: alice.id, pad: 'x'.repeat(200_000) })
+    const { status, json } = await exportAs(await tokenFor(sql, alice), big)
+    expect(status).toBe(413)
+    expect(json.error.code).toBe('payload_too_large')
+  })
+
+  it('treats an upper-case subject id as the same member', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, alice),
+      { subject: alice.id.toUpperCase() })
+    expect(status).toBe(200)
+    expect(json.subject).toBe(alice.id)
+  })
+
   it('answers 415 when the body is not sent as JSON', async () => {
     const res = await fetch(url(), {
       method: 'POST',
