@@ -1,7 +1,8 @@
 -- public.submissions: activity evidence.
 --
 -- Members create and read their own submissions, edit or withdraw them while PENDING, and
--- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen).
+-- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen). Public
+-- submissions of suspended or soft-deleted members leave other members' sight.
 -- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
 -- Reviewers read every submission and decide the PENDING ones of other members; a decision
 -- is final through the API. Which columns each may change is enforced by
@@ -34,7 +35,7 @@ create policy "members read own submissions"
     to authenticated
     using (owner_id = (select auth.uid()));
 
-create policy "members read approved public submissions"
+create policy "members read approved public submissions of active members"
     on public.submissions
     for select
     to authenticated
@@ -42,6 +43,7 @@ create policy "members read approved public submissions"
         visibility = 'PUBLIC'
         and status = 'APPROVED'
         and (select private.authorize('leaderboard:view_public'))
+        and not (owner_id = any ((select private.inactive_member_ids())::uuid[]))
     );
 
 create policy "reviewers read all submissions"

@@ -36,6 +36,10 @@ comment on column public.users.status is
     'ACTIVE or SUSPENDED. Only public.set_user_status() changes it.';
 comment on column public.users.visibility is
     'PUBLIC puts the handle and totals on the leaderboard; PRIVATE (default) keeps them off.';
+create index users_inactive_idx
+    on public.users (id)
+    where status <> 'ACTIVE' or deleted_at is not null;
+
 comment on column public.users.deleted_at is
     'Soft-delete marker: set when erasure is requested; the account is refused from then on.';
 

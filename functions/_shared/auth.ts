@@ -1,10 +1,13 @@
 /**
  * Who is calling. A verified token is not enough for a user: the account must still exist in
- * auth.users, not be deleted or banned, so a token outliving its user is refused.
+ * auth.users, not be deleted or banned, and the token's session must not have been signed
+ * out, so a token outliving its user or its session is refused.
  */
 import { AppError } from './errors.ts'
 import { bearerToken, type VerifiedClaims, type VerifyToken } from './jwt.ts'
 import type { Db } from './db.ts'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export type Caller =
   | { kind: 'user'; id: string; aal: 'aal1' | 'aal2'; claims: VerifiedClaims }
@@ -17,12 +20,19 @@ export async function authenticate(req: Request, verify: VerifyToken, db: Db): P
     throw new AppError('unauthorized', 'Sign in to use this function')
   }
   const sub = claims.sub
+  const session = typeof claims.session_id === 'string' && UUID.test(claims.session_id)
+    ? claims.session_id
+    : null
+  if (!session) throw new AppError('unauthorized', 'Invalid or expired access token')
   const live = await db.asService(
     (tx) => tx`select 1
-               from auth.users
-               where id = ${sub}::uuid
-                 and deleted_at is null
-                 and (banned_until is null or banned_until < pg_catalog.now())`,
+               from auth.users as u
+               join auth.sessions as s on s.user_id = u.id
+               where u.id = ${sub}::uuid
+                 and s.id = ${session}::uuid
+                 and (s.not_after is null or s.not_after > pg_catalog.now())
+                 and u.deleted_at is null
+                 and (u.banned_until is null or u.banned_until < pg_catalog.now())`,
   )
   if (live.length === 0) throw new AppError('unauthorized', 'Invalid or expired access token')
   return { kind: 'user', id: sub, aal: claims.aal ?? 'aal1', claims }

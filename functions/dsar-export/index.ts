@@ -2,8 +2,9 @@
  * dsar-export: a data subject's copy of their personal data (right of access, UU 27/2022).
  *
  * POST { "subject": "<user id>" }; the subject defaults to the caller. A member may export
- * only themselves; an ADMIN or SUPERADMIN at aal2 (export:download) may export anyone; a
- * service-role caller must name the subject. Refusals do not reveal whether a subject exists.
+ * only themselves (also while suspended); an ADMIN or SUPERADMIN at aal2 (export:download)
+ * may export anyone; a service-role caller must name the subject. Refusals do not reveal
+ * whether a subject exists.
  */
 import { z } from 'zod'
 import { authenticate } from '../_shared/auth.ts'
@@ -81,14 +82,16 @@ export const handler = serveFunction('dsar-export', async (req, ctx) => {
   const subject = parsed.data.subject ?? (caller.kind === 'user' ? caller.id : undefined)
   if (!subject) throw new AppError('bad_request', 'Service calls must name the "subject"')
 
-  if (caller.kind === 'user') {
-    // The decision is the database's: the same helpers the RLS policies use.
+  // Members always reach their own data: the right of access does not depend on the account
+  // being in good standing, so a suspended member may still export. Anyone else's data needs
+  // export:download in an allowed session (active, aal2 for administrators), decided by the
+  // same helpers the RLS policies use.
+  if (caller.kind === 'user' && subject !== caller.id) {
     const [rights] = await ctx.db.asCaller(caller.claims, (tx) => tx`
-      select private.session_allowed() as session_ok,
-             private.authorize('export:download') as may_export_anyone`)
-    const allowed = rights?.session_ok === true &&
-      (subject === caller.id || rights?.may_export_anyone === true)
-    if (!allowed) throw new AppError('forbidden', 'You may not export this member\'s data')
+      select private.session_allowed() and private.authorize('export:download') as allowed`)
+    if (rights?.allowed !== true) {
+      throw new AppError('forbidden', 'You may not export this member\'s data')
+    }
   }
 
   const data = await ctx.db.asService((tx) => collect(tx, subject), { snapshot: true })

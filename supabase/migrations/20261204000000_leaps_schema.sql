@@ -156,6 +156,10 @@ comment on column public.users.status is
     'ACTIVE or SUSPENDED. Only public.set_user_status() changes it.';
 comment on column public.users.visibility is
     'PUBLIC puts the handle and totals on the leaderboard; PRIVATE (default) keeps them off.';
+create index users_inactive_idx
+    on public.users (id)
+    where status <> 'ACTIVE' or deleted_at is not null;
+
 comment on column public.users.deleted_at is
     'Soft-delete marker: set when erasure is requested; the account is refused from then on.';
 
@@ -450,6 +454,30 @@ comment on function private.session_allowed() is
     'have not completed multi-factor authentication (aal2). Used by restrictive policies.';
 
 
+create function private.inactive_member_ids()
+returns uuid[]
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+    return (
+        select coalesce(pg_catalog.array_agg(u.id), '{}')
+        from public.users as u
+        where u.status <> 'ACTIVE'
+            or u.deleted_at is not null
+    );
+end
+$$;
+
+comment on function private.inactive_member_ids() is
+    'Ids of suspended or soft-deleted members, whose content leaves other members'' sight. '
+    'Few by nature; read through a partial index, once per statement.';
+
+
+revoke all on function private.inactive_member_ids() from public;
+grant execute on function private.inactive_member_ids() to authenticated, service_role;
 revoke all on function private.caller_role() from public;
 revoke all on function private.authorize(text) from public;
 revoke all on function private.session_allowed() from public;
@@ -1163,7 +1191,8 @@ create policy "reviewers read all attachments"
 -- public.submissions: activity evidence.
 --
 -- Members create and read their own submissions, edit or withdraw them while PENDING, and
--- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen).
+-- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen). Public
+-- submissions of suspended or soft-deleted members leave other members' sight.
 -- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
 -- Reviewers read every submission and decide the PENDING ones of other members; a decision
 -- is final through the API. Which columns each may change is enforced by
@@ -1196,7 +1225,7 @@ create policy "members read own submissions"
     to authenticated
     using (owner_id = (select auth.uid()));
 
-create policy "members read approved public submissions"
+create policy "members read approved public submissions of active members"
     on public.submissions
     for select
     to authenticated
@@ -1204,6 +1233,7 @@ create policy "members read approved public submissions"
         visibility = 'PUBLIC'
         and status = 'APPROVED'
         and (select private.authorize('leaderboard:view_public'))
+        and not (owner_id = any ((select private.inactive_member_ids())::uuid[]))
     );
 
 create policy "reviewers read all submissions"

@@ -34,7 +34,8 @@ select set_eq(
         ('set_user_status(uuid,account_status)'),
         ('private.caller_role()'),
         ('private.authorize(text)'),
-        ('private.session_allowed()')$$,
+        ('private.session_allowed()'),
+        ('private.inactive_member_ids()')$$,
     'grants: authenticated can call exactly the SECURITY DEFINER functions granted by name'
 );
 

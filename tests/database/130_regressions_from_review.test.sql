@@ -2,18 +2,21 @@
 begin;
 set local search_path = public, extensions;
 
-select plan(11);
+select plan(14);
 
 select
     tests.create_member('t_owner', visibility => 'PRIVATE') as owner,
     tests.create_member('t_gone', deleted => true) as gone,
     tests.create_member('t_reviewer', 'REVIEWER') as reviewer,
-    tests.create_member('t_admin', 'ADMIN', mfa_verified => true) as admin
+    tests.create_member('t_admin', 'ADMIN', mfa_verified => true) as admin,
+    tests.create_member('t_peer') as peer
 \gset
 
 select
     tests.create_submission(:'owner', 'Pending talk', activity => 'PRESENT') as pending,
-    tests.create_submission(:'owner', 'Approved public', 'APPROVED', 'PUBLIC') as decided
+    tests.create_submission(:'owner', 'Approved public', 'APPROVED', 'PUBLIC') as decided,
+    tests.create_submission(:'gone', 'Public work of a deleted member', 'APPROVED', 'PUBLIC')
+        as gone_public
 \gset
 
 
@@ -79,6 +82,31 @@ select is(
     (select activity_code::text from public.submissions where id = :'pending'),
     'PRESENT',
     'activity switch before approval: the activity is still PRESENT'
+);
+
+-- Public work of suspended or deleted members leaves other members' sight. The owner made
+-- :'decided' PRIVATE above; publish it again so only the suspension can hide it.
+select tests.clear_actor();
+update public.submissions set visibility = 'PUBLIC' where id = :'decided';
+update public.users set status = 'ACTIVE' where id = :'owner';
+select tests.act_as(:'peer');
+select is(
+    (select count(*)::int from public.submissions where id = :'decided'),
+    1,
+    'active member''s public submission: other members read it'
+);
+select tests.clear_actor();
+update public.users set status = 'SUSPENDED' where id = :'owner';
+select tests.act_as(:'peer');
+select is(
+    (select count(*)::int from public.submissions where id = :'gone_public'),
+    0,
+    'deleted member''s public submission still visible: other members no longer read it'
+);
+select is(
+    (select count(*)::int from public.submissions where id = :'decided'),
+    0,
+    'suspended member''s public submission: other members no longer read it'
 );
 
 -- A soft-deleted member's profile leaves reviewers' sight; administrators still see it.

@@ -120,9 +120,22 @@ describe('dsar-export: who may export whom', () => {
     expect(json.error.code).toBe('not_found')
   })
 
-  it('refuses a suspended participant, even for their own data', async () => {
-    const { status } = await exportAs(await tokenFor(sql, suspended))
-    expect(status).toBe(403)
+  it('lets a suspended member export their own data: the right of access stays', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, suspended))
+    expect(status).toBe(200)
+    expect(json.profile.status).toBe('SUSPENDED')
+  })
+
+  it('refuses a suspended member asking for someone else, even with export rights', async () => {
+    const suspendedAdmin = await createMember(sql, { role: 'ADMIN', status: 'SUSPENDED', mfa: true })
+    try {
+      const token = await tokenFor(sql, suspendedAdmin, { aal: 'aal2' })
+      const { status, json } = await exportAs(token, { subject: bob.id })
+      expect(status).toBe(403)
+      expect(json.error.code).toBe('forbidden')
+    } finally {
+      await sql`delete from auth.users where id = ${suspendedAdmin.id}`
+    }
   })
 
   it('lets the service role export a named subject, and requires the name', async () => {
@@ -159,6 +172,25 @@ describe('dsar-export: authentication', () => {
   it('answers 401 to an expired token of a real member', async () => {
     const expired = await tokenFor(sql, alice, { expiresIn: -60 })
     expect((await exportAs(expired)).status).toBe(401)
+  })
+
+  it('answers 401 to a still-valid token whose session was signed out', async () => {
+    const token = await tokenFor(sql, alice)
+    expect((await exportAs(token)).status).toBe(200)
+    const { session_id: sessionId } = JSON.parse(
+      Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { session_id: string }
+    await sql`delete from auth.sessions where id = ${sessionId}`
+    const { status, json } = await exportAs(token)
+    expect(status).toBe(401)
+    expect(json.error.code).toBe('unauthorized')
+  })
+
+  it('answers 401 to a correctly signed member token without a session id', async () => {
+    const token = await signClaims(stack.jwtSecret, {
+      sub: alice.id, role: 'authenticated', aud: 'authenticated', aal: 'aal1',
+      exp: Math.floor(Date.now() / 1000) + 600,
+    })
+    expect((await exportAs(token)).status).toBe(401)
   })
 
   it('answers 401 to a still-valid token whose user was deleted', async () => {
