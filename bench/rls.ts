@@ -1,27 +1,50 @@
 /**
- * npm run bench -- rls [--reps N (100)] [--warmup N (10)] [--keep]
+ * npm run bench -- rls [--reps N (1000)] [--warmup N (100)] [--server-reps N (100)]
+ *                      [--server-warmup N (10)] [--keep]
  *
  * What the row-level security of public.submissions costs on its two busiest reads, measured
  * on a scratch database of 10,000 members and 1,000,000 submissions:
  *
- *   own     a participant lists their 50 latest submissions
- *   review  a reviewer lists the 50 oldest pending submissions
+ *   own     a participant lists their own submissions, newest first (all 100 of them; the
+ *           query carries the Data API's max_rows as its LIMIT)
+ *   review  a reviewer lists a page: the 50 oldest pending submissions
  *
  * Each query runs in three modes, interleaved so that drift hits them alike:
  *
- *   rls          as PostgREST runs it: in one transaction, `set local role authenticated` and
- *                the verified claims in request.jwt.claims; the policies decide
+ *   rls          as PostgREST runs it: role authenticated and the verified claims in
+ *                request.jwt.claims, set for the transaction; the policies decide
  *   by hand      as service_role, which bypasses RLS: the query's own WHERE clause is the only
  *                filter, as in an application that filters rows in its own code
  *   guide-style  the same rows, in guide_style.submissions, under the policy style of the
  *                original guide: one CASE over client-set app.* settings, evaluated per row
  *
- * Timing is server-side: EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON), 'Planning Time' plus
- * 'Execution Time'. That leaves out the network and the client, keeps planning in (RLS adds
- * its policies to the query there) and the InitPlans that call the policy helpers, and with
- * TIMING OFF does not pay a clock call per node, which would favour the plan with fewer nodes.
+ * Two measurements, each in its own phase on its own connection (as `authenticator`, the login
+ * role PostgREST uses):
  *
- * stdout: the table, then exactly one JSON line with own_ratio, review_ratio, vs_guide_style.
+ *   request level (primary; the ratios in the JSON line without a prefix)
+ *       Wall-clock time, taken by this client with performance.now(), of the whole unit of work
+ *       of one read request as PostgREST issues it over loopback: BEGIN READ ONLY; one
+ *       statement of set_config() calls for the role and request.jwt.claims (by hand: the
+ *       service_role key's claims; guide-style: its app.* settings as well); the query, all
+ *       rows fetched and counted; COMMIT. Every mode goes through the same client with the
+ *       same behaviour: one connection, named prepared statements for everything but BEGIN
+ *       (the `postgres` client's default, and PostgREST's), the query's one value a parameter,
+ *       each mode's query a statement of its own (see requestSample for why).
+ *   server side (secondary; the server_* ratios)
+ *       EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) of the query, with the value written into the
+ *       text, after the same transaction set-up: 'Planning Time' plus 'Execution Time'. It keeps
+ *       planning in (RLS adds its policies to the query there) and the InitPlans that call the
+ *       policy helpers, and with TIMING OFF does not pay a clock call per node.
+ *
+ * The request level is the primary figure because it is what a client of the Data API
+ * experiences, and what RLS adds to it is what a user can notice. The queries themselves take
+ * about 0.05 ms on the server, so server-side ratios are dominated by a fixed cost per
+ * statement (the InitPlans that look up the caller's role of record in public.users, so that
+ * a suspension takes effect at once) and say little about a request, which also pays for four
+ * round trips, the set-up statement and sending the rows.
+ *
+ * stdout: both tables, then exactly one JSON line: own_ratio, review_ratio, vs_guide_style
+ * (request level), server_own_ratio, server_review_ratio (server side).
  */
 import { createHash, randomUUID } from 'node:crypto'
 import postgres from 'postgres'
@@ -43,6 +66,13 @@ const SEED_CHUNKS = 4
 /** Members 1..REVIEWERS are reviewers; participants are drawn from the members after them. */
 const REVIEWERS = 50
 const PAGE = 50
+/**
+ * A participant lists all of their own submissions (100 each here); the Data API caps any
+ * response at max_rows (supabase/config.toml), which the query states as its LIMIT.
+ */
+const MAX_ROWS = 1000
+const OWN_ROWS = SUBMISSIONS / MEMBERS
+const expectedRows = (query: QueryName) => (query === 'own' ? OWN_ROWS : PAGE)
 const TARGET = 1.2
 /** The whole run is abandoned (and the cluster stopped) after this long. */
 const DEADLINE_MS = 20 * 60_000
@@ -52,13 +82,19 @@ type Mode = 'rls' | 'by hand' | 'guide-style'
 const MODES: Mode[] = ['rls', 'by hand', 'guide-style']
 
 interface Options {
+  /** Measured rounds and warm-up rounds of the request-level phase. */
   reps: number
   warmup: number
+  /** Measured rounds and warm-up rounds of the server-side (EXPLAIN) phase. */
+  serverReps: number
+  serverWarmup: number
   keep: boolean
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { reps: 100, warmup: 10, keep: false }
+  const options: Options = {
+    reps: 1000, warmup: 100, serverReps: 100, serverWarmup: 10, keep: false,
+  }
   const count = (flag: string, value: string | undefined, max: number): number => {
     const n = Number(value)
     if (!Number.isInteger(n) || n < 0 || n > max) {
@@ -69,11 +105,14 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]
     if (arg === '--keep') options.keep = true
-    else if (arg === '--reps') options.reps = count(arg, argv[++i], 1000)
-    else if (arg === '--warmup') options.warmup = count(arg, argv[++i], 100)
+    else if (arg === '--reps') options.reps = count(arg, argv[++i], 5000)
+    else if (arg === '--warmup') options.warmup = count(arg, argv[++i], 500)
+    else if (arg === '--server-reps') options.serverReps = count(arg, argv[++i], 1000)
+    else if (arg === '--server-warmup') options.serverWarmup = count(arg, argv[++i], 100)
     else throw new TypeError(`unknown option for the rls bench: "${arg}"`)
   }
   if (options.reps < 1) throw new TypeError('--reps must be at least 1')
+  if (options.serverReps < 1) throw new TypeError('--server-reps must be at least 1')
   return options
 }
 
@@ -170,13 +209,17 @@ create policy "guide style: participants read own rows, staff read all rows"
         end
     )`
 
+/** The query's text; `me` is a literal uuid, or a parameter such as '$1::uuid'. */
 function queryText(query: QueryName, table: string, me: string): string {
   const columns = 'id, activity_code, title, status, created_at'
   return query === 'own'
-    ? `select ${columns} from ${table} where owner_id = '${me}' `
-      + `order by created_at desc limit ${PAGE}`
+    ? `select ${columns} from ${table} where owner_id = ${me} `
+      + `order by created_at desc limit ${MAX_ROWS}`
     : `select ${columns} from ${table} where status = 'PENDING' order by created_at limit ${PAGE}`
 }
+
+const tableOf = (mode: Mode) =>
+  mode === 'guide-style' ? 'guide_style.submissions' : 'public.submissions'
 
 function client(p: StackProfile, user: string, password: string, timeoutMs: number): postgres.Sql {
   return postgres(dbUrl(p, user, password), {
@@ -271,9 +314,25 @@ function planShape(plan: PlanNode): string {
 interface Series {
   query: QueryName
   mode: Mode
+  /** Milliseconds per sample: request wall clock, or server Planning + Execution Time. */
   total: number[]
+  /** Server side only: Planning Time. */
   planning: number[]
   shape?: string
+}
+
+function emptySeries(): Series[] {
+  const series: Series[] = []
+  for (const query of ['own', 'review'] as QueryName[]) {
+    for (const mode of MODES) series.push({ query, mode, total: [], planning: [] })
+  }
+  return series
+}
+
+/** The series of round r: all of one mode, then the next, rotating which mode goes first. */
+function roundOrder(series: Series[], r: number): Series[] {
+  const order = MODES.map((_, i) => MODES[(i + r) % MODES.length]!)
+  return order.flatMap((mode) => series.filter((s) => s.mode === mode))
 }
 
 interface Actor {
@@ -282,7 +341,7 @@ interface Actor {
   role: 'PARTICIPANT' | 'REVIEWER'
 }
 
-/** Claims as Supabase Auth would issue them, for the rls mode. */
+/** Claims as Supabase Auth would issue them, for the rls and guide-style modes. */
 function claims(actor: Actor): string {
   const now = Math.floor(Date.now() / 1000)
   return JSON.stringify({
@@ -299,69 +358,160 @@ function claims(actor: Actor): string {
   })
 }
 
-/** One timed run of a query in a mode, in its own transaction as PostgREST would open it. */
-async function sample(
+/** Claims of the service_role key, for the by-hand mode. */
+function serviceClaims(): string {
+  const now = Math.floor(Date.now() / 1000)
+  return JSON.stringify({
+    role: 'service_role',
+    iss: 'leaps-guard-local',
+    iat: now,
+    exp: now + 3600,
+  })
+}
+
+/** The transaction set-up of a mode: one statement, as PostgREST sends one. */
+function setUp(tx: postgres.TransactionSql, mode: Mode, actor: Actor, jwt: string) {
+  if (mode === 'guide-style') {
+    return tx`select
+      pg_catalog.set_config('role', 'authenticated', true),
+      pg_catalog.set_config('request.jwt.claims', ${jwt}, true),
+      pg_catalog.set_config('app.current_user_role', ${actor.role}, true),
+      pg_catalog.set_config('app.current_user_id', ${actor.id}, true)`
+  }
+  return tx`select
+    pg_catalog.set_config('role', ${mode === 'by hand' ? 'service_role' : 'authenticated'}, true),
+    pg_catalog.set_config('request.jwt.claims', ${jwt}, true)`
+}
+
+/**
+ * The `postgres` client's options for a named prepared statement. `simple` is not in its
+ * types, but without it a query with no parameters would go by the simple protocol, unprepared.
+ */
+const PREPARED = { prepare: true, simple: false } as postgres.UnsafeQueryOptions
+
+/**
+ * One read request, timed by the client from before BEGIN until COMMIT has returned: the
+ * unit of work PostgREST runs for a GET. Everything but BEGIN is a named prepared statement.
+ */
+async function requestSample(
+  sql: postgres.Sql,
+  query: QueryName,
+  mode: Mode,
+  actor: Actor,
+): Promise<number> {
+  // The comment gives each mode a prepared statement of its own. rls and by hand would
+  // otherwise share one (same text), and as its plan depends on row security, the server
+  // would analyse and plan it again whenever the role changed: every round, here, which no
+  // deployment that serves one of the two roles would see.
+  const text = `/* ${mode} */ ` + queryText(query, tableOf(mode), query === 'own' ? '$1::uuid' : '')
+  const params = query === 'own' ? [actor.id] : []
+  const jwt = mode === 'by hand' ? serviceClaims() : claims(actor)
+  const t0 = performance.now()
+  const count = await sql.begin('read only', async (tx) => {
+    await setUp(tx, mode, actor, jwt)
+    const rows = await tx.unsafe(text, params, PREPARED)
+    return rows.length
+  })
+  const elapsed = performance.now() - t0
+  // Every mode must do the same work: a full page of the same size.
+  if (count !== expectedRows(query)) {
+    throw new Error(`${query} (${mode}) returned ${count} rows, expected ${expectedRows(query)}; `
+      + 'the modes would not be comparable')
+  }
+  return elapsed
+}
+
+interface PreparedUse {
+  statement: string
+  generic: number
+  custom: number
+}
+
+async function measureRequests(p: StackProfile, cluster: BenchCluster, options: Options,
+  actors: { reviewer: Actor; participants: Actor[] }): Promise<{
+    series: Series[]
+    prepared: PreparedUse[]
+  }> {
+  // Connected as `authenticator`, the login role PostgREST uses, which may only take on the
+  // API roles.
+  const sql = client(p, 'authenticator', cluster.secrets.authenticatorPassword, 10_000)
+  const series = emptySeries()
+  try {
+    const rounds = options.warmup + options.reps
+    step(`request level: ${series.length} series, ${options.warmup} warm-up + ${options.reps}`
+      + ' rounds')
+    for (let r = 0; r < rounds; r += 1) {
+      for (const s of roundOrder(series, r)) {
+        const actor = s.query === 'own'
+          ? actors.participants[r % actors.participants.length]!
+          : actors.reviewer
+        const elapsed = await requestSample(sql, s.query, s.mode, actor)
+        if (r >= options.warmup) s.total.push(elapsed)
+      }
+      if ((r + 1) % 50 === 0 || r + 1 === rounds) step(`request level: round ${r + 1} of ${rounds}`)
+    }
+    // Proof that the client did prepare its statements, and which plans the server used.
+    const prepared = await sql<Array<{ statement: string; generic: number; custom: number }>>`
+      select statement, generic_plans::int as generic, custom_plans::int as custom
+      from pg_catalog.pg_prepared_statements
+      where statement ~ 'from (public|guide_style)[.]submissions'
+          and statement !~ 'pg_prepared_statements'
+      order by statement`
+    const expected = 2 * MODES.length
+    if (prepared.length !== expected) {
+      throw new Error(`expected ${expected} prepared queries on the connection, found `
+        + `${prepared.length}; the request-level phase did not run as designed`)
+    }
+    return { series, prepared: [...prepared] }
+  } finally {
+    await sql.end()
+  }
+}
+
+/** One EXPLAIN ANALYZE of a query in a mode, after the same transaction set-up. */
+async function serverSample(
   sql: postgres.Sql,
   query: QueryName,
   mode: Mode,
   actor: Actor,
 ): Promise<Explained> {
-  const text = queryText(query, mode === 'guide-style' ? 'guide_style.submissions'
-    : 'public.submissions', actor.id)
-  const rows = await sql.begin(async (tx) => {
-    if (mode === 'by hand') {
-      await tx.unsafe('set local role service_role')
-    } else if (mode === 'rls') {
-      await tx.unsafe('set local role authenticated')
-      await tx`select pg_catalog.set_config('request.jwt.claims', ${claims(actor)}, true)`
-    } else {
-      await tx.unsafe('set local role authenticated')
-      await tx`select
-        pg_catalog.set_config('app.current_user_role', ${actor.role}, true),
-        pg_catalog.set_config('app.current_user_id', ${actor.id}, true)`
-    }
+  const text = queryText(query, tableOf(mode), `'${actor.id}'`)
+  const jwt = mode === 'by hand' ? serviceClaims() : claims(actor)
+  const rows = await sql.begin('read only', async (tx) => {
+    await setUp(tx, mode, actor, jwt)
     return tx.unsafe(`explain (analyze, timing off, format json) ${text}`)
   })
   const raw = (rows[0] as Record<string, unknown> | undefined)?.['QUERY PLAN']
   const parsed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Explained[]
   const explained = parsed[0]
   if (!explained) throw new Error(`no plan returned for ${query} (${mode})`)
-  // Every mode must do the same work: a full page of the same size.
-  if (explained.Plan['Actual Rows'] !== PAGE) {
+  if (explained.Plan['Actual Rows'] !== expectedRows(query)) {
     throw new Error(`${query} (${mode}) returned ${explained.Plan['Actual Rows']} rows, `
-      + `expected ${PAGE}; the modes would not be comparable`)
+      + `expected ${expectedRows(query)}; the modes would not be comparable`)
   }
   return explained
 }
 
-async function measure(p: StackProfile, cluster: BenchCluster, options: Options,
+async function measureServer(p: StackProfile, cluster: BenchCluster, options: Options,
   actors: { reviewer: Actor; participants: Actor[] }): Promise<Series[]> {
-  // Connected as `authenticator`, the login role PostgREST uses, which may only take on the
-  // API roles.
   const sql = client(p, 'authenticator', cluster.secrets.authenticatorPassword, 10_000)
-  const series: Series[] = []
-  for (const query of ['own', 'review'] as QueryName[]) {
-    for (const mode of MODES) series.push({ query, mode, total: [], planning: [] })
-  }
+  const series = emptySeries()
   try {
-    const rounds = options.warmup + options.reps
-    step(`timing ${series.length} series: ${options.warmup} warm-up + ${options.reps} rounds`)
+    const rounds = options.serverWarmup + options.serverReps
+    step(`server side: ${series.length} series, ${options.serverWarmup} warm-up + `
+      + `${options.serverReps} rounds`)
     for (let r = 0; r < rounds; r += 1) {
-      // Rotating the order of the modes spreads any order effect over all of them.
-      const order = MODES.map((_, i) => MODES[(i + r) % MODES.length]!)
-      for (const s of series.filter((x) => x.mode === order[0])
-        .concat(series.filter((x) => x.mode === order[1]))
-        .concat(series.filter((x) => x.mode === order[2]))) {
+      for (const s of roundOrder(series, r)) {
         const actor = s.query === 'own'
           ? actors.participants[r % actors.participants.length]!
           : actors.reviewer
-        const e = await sample(sql, s.query, s.mode, actor)
-        if (r < options.warmup) continue
+        const e = await serverSample(sql, s.query, s.mode, actor)
+        if (r < options.serverWarmup) continue
         s.total.push(e['Planning Time'] + e['Execution Time'])
         s.planning.push(e['Planning Time'])
         s.shape ??= planShape(e.Plan)
       }
-      if ((r + 1) % 10 === 0 || r + 1 === rounds) step(`round ${r + 1} of ${rounds}`)
+      if ((r + 1) % 25 === 0 || r + 1 === rounds) step(`server side: round ${r + 1} of ${rounds}`)
     }
   } finally {
     await sql.end()
@@ -373,56 +523,117 @@ const ms = (v: number) => v.toFixed(3)
 const ratio = (v: number) => v.toFixed(2)
 const round3 = (v: number) => Math.round(v * 1000) / 1000
 
-function report(series: Series[], options: Options): void {
+interface Ratios {
+  own: number
+  review: number
+  ownVsGuide: number
+  reviewVsGuide: number
+  vsGuide: number
+}
+
+function ratiosOf(series: Series[]): Ratios {
   const med = (q: QueryName, m: Mode) =>
     median(series.find((s) => s.query === q && s.mode === m)!.total)
+  const ownVsGuide = med('own', 'rls') / med('own', 'guide-style')
+  const reviewVsGuide = med('review', 'rls') / med('review', 'guide-style')
+  return {
+    own: med('own', 'rls') / med('own', 'by hand'),
+    review: med('review', 'rls') / med('review', 'by hand'),
+    ownVsGuide,
+    reviewVsGuide,
+    vsGuide: geometricMean([ownVsGuide, reviewVsGuide]),
+  }
+}
+
+function seriesTable(series: Series[], withPlanning: boolean): string {
+  const byHand = (q: QueryName) =>
+    median(series.find((s) => s.query === q && s.mode === 'by hand')!.total)
   const rows = series.map((s) => {
-    const byHand = med(s.query, 'by hand')
+    const m = median(s.total)
+    const base = byHand(s.query)
     return [
       s.query,
       s.mode,
-      ms(median(s.total)),
+      ms(m),
       ms(percentile(s.total, 95)),
-      ms(median(s.planning)),
-      s.mode === 'by hand' ? '' : ms(median(s.total) - byHand),
-      s.mode === 'by hand' ? '1.00' : ratio(median(s.total) / byHand),
+      ...(withPlanning ? [ms(median(s.planning))] : []),
+      s.mode === 'by hand' ? '' : ms(m - base),
+      s.mode === 'by hand' ? '1.00' : ratio(m / base),
     ]
   })
-  const ownRatio = med('own', 'rls') / med('own', 'by hand')
-  const reviewRatio = med('review', 'rls') / med('review', 'by hand')
-  const ownVsGuide = med('own', 'rls') / med('own', 'guide-style')
-  const reviewVsGuide = med('review', 'rls') / med('review', 'guide-style')
-  const vsGuide = geometricMean([ownVsGuide, reviewVsGuide])
+  const header = ['query', 'mode', 'median ms', 'p95 ms',
+    ...(withPlanning ? ['of it plan ms'] : []), 'extra ms', 'ratio']
+  return table(header, rows, header.map((_, i) => i >= 2))
+}
 
+function ratioLines(r: Ratios, prefix: string, target: boolean): string[] {
+  const flag = (v: number) => (target && v > TARGET ? `  (above the ${TARGET} target)` : '')
+  const name = (n: string) => (prefix + n).padEnd(21)
+  return [
+    `${name('own_ratio')} = rls / by hand, own query    = ${ratio(r.own)}${flag(r.own)}`,
+    `${name('review_ratio')} = rls / by hand, review query = ${ratio(r.review)}${flag(r.review)}`,
+    `${name('vs_guide_style')} = geometric mean of rls / guide-style = ${ratio(r.vsGuide)}`
+      + `  (own ${ratio(r.ownVsGuide)}, review ${ratio(r.reviewVsGuide)};`
+      + ' below 1 means faster than the guide)',
+  ]
+}
+
+function report(request: Series[], prepared: PreparedUse[], server: Series[],
+  options: Options): void {
+  const req = ratiosOf(request)
+  const srv = ratiosOf(server)
+  // In table order: own before review, and the modes as in MODES.
+  const preparedLines = prepared
+    .map((u) => ({
+      u,
+      query: /owner_id/.test(u.statement) ? 'own' : 'review',
+      mode: MODES.findIndex((m) => u.statement.startsWith(`/* ${m} */`)),
+    }))
+    .sort((a, b) => a.query.localeCompare(b.query) || a.mode - b.mode)
+    .map(({ u, query, mode }) => `  ${query.padEnd(6)} ${(MODES[mode] ?? '?').padEnd(11)} `
+      + `${u.generic} generic, ${u.custom} custom`)
   const out = [
     `RLS benchmark: ${SUBMISSIONS.toLocaleString('en')} submissions, `
-      + `${MEMBERS.toLocaleString('en')} members, ${options.reps} rounds after `
-      + `${options.warmup} warm-up, page of ${PAGE}`,
-    'time = server-side Planning Time + Execution Time from EXPLAIN (ANALYZE, TIMING OFF)',
+      + `${MEMBERS.toLocaleString('en')} members, own: ${OWN_ROWS} rows, review page: ${PAGE}`,
     '',
-    table(['query', 'mode', 'median ms', 'p95 ms', 'of it plan ms', 'extra ms', 'ratio'], rows,
-      [false, false, true, true, true, true, true]),
+    `1. request level (primary): ${options.reps} rounds after ${options.warmup} warm-up`,
+    '   client wall clock (performance.now) of one PostgREST-style read over loopback:',
+    '   BEGIN READ ONLY; set_config(role, request.jwt.claims); the query, all rows; COMMIT',
     '',
-    'of it plan ms = median Planning Time; extra ms = median - median of "by hand"',
-    'ratio = median / median of "by hand" for the same query',
-    `own_ratio      = rls / by hand, own query     = ${ratio(ownRatio)}`
-      + (ownRatio <= TARGET ? '' : `  (above the ${TARGET} target)`),
-    `review_ratio   = rls / by hand, review query  = ${ratio(reviewRatio)}`
-      + (reviewRatio <= TARGET ? '' : `  (above the ${TARGET} target)`),
-    `vs_guide_style = geometric mean over both queries of (rls median / guide-style median)`
-      + ` = ${ratio(vsGuide)}  (own ${ratio(ownVsGuide)}, review ${ratio(reviewVsGuide)};`
-      + ' below 1 means faster than the guide)',
+    seriesTable(request, false),
     '',
-    'plans:',
-    ...series.map((s) => `  ${s.query.padEnd(6)} ${s.mode.padEnd(11)} ${s.shape ?? ''}`),
+    ...ratioLines(req, '', true),
+    '',
+    `2. server side (secondary): ${options.serverReps} rounds after ${options.serverWarmup}`
+      + ' warm-up',
+    '   Planning Time + Execution Time from EXPLAIN (ANALYZE, TIMING OFF), same set-up',
+    '',
+    seriesTable(server, true),
+    '',
+    ...ratioLines(srv, 'server_', false),
+    '',
+    'legend:',
+    '  median ms, p95 ms  per request (1) or per statement on the server (2)',
+    '  of it plan ms      median Planning Time (server side only)',
+    '  extra ms           median - median of "by hand" for the same query',
+    '  ratio              median / median of "by hand" for the same query',
+    `  the JSON line's own_ratio, review_ratio and vs_guide_style are request level (1);`,
+    '  server_own_ratio and server_review_ratio are server side (2)',
+    '',
+    'plans (server side, literal value):',
+    ...server.map((s) => `  ${s.query.padEnd(6)} ${s.mode.padEnd(11)} ${s.shape ?? ''}`),
+    'prepared queries on the request-level connection (plans the server chose):',
+    ...preparedLines,
     '',
   ]
   process.stdout.write(out.join('\n') + '\n')
   process.stdout.write(JSON.stringify({
     bench: 'rls',
-    own_ratio: round3(ownRatio),
-    review_ratio: round3(reviewRatio),
-    vs_guide_style: round3(vsGuide),
+    own_ratio: round3(req.own),
+    review_ratio: round3(req.review),
+    vs_guide_style: round3(req.vsGuide),
+    server_own_ratio: round3(srv.own),
+    server_review_ratio: round3(srv.review),
   }) + '\n')
 }
 
@@ -451,12 +662,14 @@ export async function run(argv: string[]): Promise<void> {
   try {
     const p = await createScratchDatabase(cluster, DATABASE)
     await seed(p, cluster)
-    const participants = Array.from({ length: Math.min(options.warmup + options.reps, 1000) },
+    const participants = Array.from({ length: 1000 },
       (_, i): Actor => ({ id: memberIdOf(REVIEWERS + 1 + i * 7), role: 'PARTICIPANT' }))
     const reviewer: Actor = { id: memberIdOf(1), role: 'REVIEWER' }
-    const series = await measure(p, cluster, options, { reviewer, participants })
+    const actors = { reviewer, participants }
+    const { series: request, prepared } = await measureRequests(p, cluster, options, actors)
+    const server = await measureServer(p, cluster, options, actors)
     step(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`)
-    report(series, options)
+    report(request, prepared, server, options)
   } finally {
     clearTimeout(watchdog)
     process.off('SIGINT', onSignal)

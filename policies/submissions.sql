@@ -1,8 +1,9 @@
 -- public.submissions: activity evidence.
 --
 -- Members create and read their own submissions, edit or withdraw them while PENDING, and
--- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen). Public
--- submissions of suspended or soft-deleted members leave other members' sight.
+-- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen). PUBLIC
+-- means readable by every active member (the restrictive policy admits only those), except
+-- the work of suspended or soft-deleted members, which leaves other members' sight.
 -- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
 -- Reviewers read every submission and decide the PENDING ones of other members; a decision
 -- is final through the API. Which columns each may change is enforced by
@@ -29,11 +30,17 @@ create policy "active sessions only, privileged ones at aal2"
     using ((select private.session_allowed()))
     with check ((select private.session_allowed()));
 
-create policy "members read own submissions"
+-- One policy for both rules, owner first: OR is evaluated left to right and the helper behind
+-- the reviewer check runs only when first needed, so a member listing their own submissions
+-- never pays for it.
+create policy "members read own submissions, reviewers read all"
     on public.submissions
     for select
     to authenticated
-    using (owner_id = (select auth.uid()));
+    using (
+        owner_id = (select auth.uid())
+        or (select private.authorize('submission:view_all'))
+    );
 
 create policy "members read approved public submissions of active members"
     on public.submissions
@@ -42,15 +49,8 @@ create policy "members read approved public submissions of active members"
     using (
         visibility = 'PUBLIC'
         and status = 'APPROVED'
-        and (select private.authorize('leaderboard:view_public'))
         and not (owner_id = any ((select private.inactive_member_ids())::uuid[]))
     );
-
-create policy "reviewers read all submissions"
-    on public.submissions
-    for select
-    to authenticated
-    using ((select private.authorize('submission:view_all')));
 
 create policy "members create own pending submissions"
     on public.submissions

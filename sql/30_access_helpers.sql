@@ -1,17 +1,19 @@
 -- Helpers that RLS policies call. Each reads the role of record from public.users, never
 -- from a JWT claim or a client-settable setting, so a demotion, suspension or soft delete
 -- takes effect on the caller's next statement. Policies call them as `(select ...)` so that
--- they run once per statement rather than once per row. They are PL/pgSQL, not SQL: a
--- SECURITY DEFINER SQL function cannot be inlined and would be planned again on every call,
--- while PL/pgSQL keeps its plans for the session.
+-- they run once per statement rather than once per row. The definer helpers are PL/pgSQL, not
+-- SQL: a SECURITY DEFINER SQL function cannot be inlined and would be planned again on every
+-- call, while PL/pgSQL keeps its plans for the session.
 
 
+-- Not SECURITY DEFINER on purpose: it is only called from the definer functions below and in
+-- 50_account_functions.sql, which read public.users with their owner's rights, and without
+-- the definer's search_path switch each call is cheaper. Every name is schema-qualified.
+-- Clients cannot execute it.
 create function private.caller_role()
 returns public.app_role
 language plpgsql
 stable
-security definer
-set search_path = ''
 as $$
 begin
     return (
@@ -38,11 +40,16 @@ set search_path = ''
 as $$
 declare
     lowest public.app_role;
-    current_role_of_caller public.app_role;
+    held public.app_role;
 begin
-    select p.lowest_role
-    into lowest
+    -- One query for both facts: policies call this on every statement.
+    select p.lowest_role, u.role
+    into lowest, held
     from private.permissions as p
+    left join public.users as u
+        on u.id = auth.uid()
+        and u.status = 'ACTIVE'
+        and u.deleted_at is null
     where p.permission = requested_permission;
 
     if not found then
@@ -51,8 +58,7 @@ begin
                 hint = 'Permissions are listed in private.permissions.';
     end if;
 
-    current_role_of_caller := private.caller_role();
-    return coalesce(current_role_of_caller >= lowest, false);
+    return coalesce(held >= lowest, false);
 end
 $$;
 
@@ -68,13 +74,21 @@ security definer
 set search_path = ''
 as $$
 declare
-    caller_role public.app_role := private.caller_role();
+    held public.app_role;
 begin
+    -- The same lookup as private.caller_role(), written out to save a nested call per statement.
+    select u.role
+    into held
+    from public.users as u
+    where u.id = auth.uid()
+        and u.status = 'ACTIVE'
+        and u.deleted_at is null;
+
     -- No active profile (none, suspended or soft-deleted): refused, whatever the token says.
-    if caller_role is null then
+    if held is null then
         return false;
     end if;
-    return caller_role < 'ADMIN' or coalesce(auth.jwt() ->> 'aal', '') = 'aal2';
+    return held < 'ADMIN' or coalesce(auth.jwt() ->> 'aal', '') = 'aal2';
 end
 $$;
 
@@ -110,6 +124,5 @@ grant execute on function private.inactive_member_ids() to authenticated, servic
 revoke all on function private.caller_role() from public;
 revoke all on function private.authorize(text) from public;
 revoke all on function private.session_allowed() from public;
-grant execute on function private.caller_role() to authenticated, service_role;
 grant execute on function private.authorize(text) to authenticated, service_role;
 grant execute on function private.session_allowed() to authenticated, service_role;

@@ -372,17 +372,19 @@ grant select on private.role_changes, private.status_changes to service_role;
 -- Helpers that RLS policies call. Each reads the role of record from public.users, never
 -- from a JWT claim or a client-settable setting, so a demotion, suspension or soft delete
 -- takes effect on the caller's next statement. Policies call them as `(select ...)` so that
--- they run once per statement rather than once per row. They are PL/pgSQL, not SQL: a
--- SECURITY DEFINER SQL function cannot be inlined and would be planned again on every call,
--- while PL/pgSQL keeps its plans for the session.
+-- they run once per statement rather than once per row. The definer helpers are PL/pgSQL, not
+-- SQL: a SECURITY DEFINER SQL function cannot be inlined and would be planned again on every
+-- call, while PL/pgSQL keeps its plans for the session.
 
 
+-- Not SECURITY DEFINER on purpose: it is only called from the definer functions below and in
+-- 50_account_functions.sql, which read public.users with their owner's rights, and without
+-- the definer's search_path switch each call is cheaper. Every name is schema-qualified.
+-- Clients cannot execute it.
 create function private.caller_role()
 returns public.app_role
 language plpgsql
 stable
-security definer
-set search_path = ''
 as $$
 begin
     return (
@@ -409,11 +411,16 @@ set search_path = ''
 as $$
 declare
     lowest public.app_role;
-    current_role_of_caller public.app_role;
+    held public.app_role;
 begin
-    select p.lowest_role
-    into lowest
+    -- One query for both facts: policies call this on every statement.
+    select p.lowest_role, u.role
+    into lowest, held
     from private.permissions as p
+    left join public.users as u
+        on u.id = auth.uid()
+        and u.status = 'ACTIVE'
+        and u.deleted_at is null
     where p.permission = requested_permission;
 
     if not found then
@@ -422,8 +429,7 @@ begin
                 hint = 'Permissions are listed in private.permissions.';
     end if;
 
-    current_role_of_caller := private.caller_role();
-    return coalesce(current_role_of_caller >= lowest, false);
+    return coalesce(held >= lowest, false);
 end
 $$;
 
@@ -439,13 +445,21 @@ security definer
 set search_path = ''
 as $$
 declare
-    caller_role public.app_role := private.caller_role();
+    held public.app_role;
 begin
+    -- The same lookup as private.caller_role(), written out to save a nested call per statement.
+    select u.role
+    into held
+    from public.users as u
+    where u.id = auth.uid()
+        and u.status = 'ACTIVE'
+        and u.deleted_at is null;
+
     -- No active profile (none, suspended or soft-deleted): refused, whatever the token says.
-    if caller_role is null then
+    if held is null then
         return false;
     end if;
-    return caller_role < 'ADMIN' or coalesce(auth.jwt() ->> 'aal', '') = 'aal2';
+    return held < 'ADMIN' or coalesce(auth.jwt() ->> 'aal', '') = 'aal2';
 end
 $$;
 
@@ -481,7 +495,6 @@ grant execute on function private.inactive_member_ids() to authenticated, servic
 revoke all on function private.caller_role() from public;
 revoke all on function private.authorize(text) from public;
 revoke all on function private.session_allowed() from public;
-grant execute on function private.caller_role() to authenticated, service_role;
 grant execute on function private.authorize(text) to authenticated, service_role;
 grant execute on function private.session_allowed() to authenticated, service_role;
 
@@ -1191,8 +1204,9 @@ create policy "reviewers read all attachments"
 -- public.submissions: activity evidence.
 --
 -- Members create and read their own submissions, edit or withdraw them while PENDING, and
--- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen). Public
--- submissions of suspended or soft-deleted members leave other members' sight.
+-- may switch a decided one between PRIVATE and PUBLIC (its content is then frozen). PUBLIC
+-- means readable by every active member (the restrictive policy admits only those), except
+-- the work of suspended or soft-deleted members, which leaves other members' sight.
 -- Submissions are PRIVATE by default; an APPROVED and PUBLIC one is readable by all members.
 -- Reviewers read every submission and decide the PENDING ones of other members; a decision
 -- is final through the API. Which columns each may change is enforced by
@@ -1219,11 +1233,17 @@ create policy "active sessions only, privileged ones at aal2"
     using ((select private.session_allowed()))
     with check ((select private.session_allowed()));
 
-create policy "members read own submissions"
+-- One policy for both rules, owner first: OR is evaluated left to right and the helper behind
+-- the reviewer check runs only when first needed, so a member listing their own submissions
+-- never pays for it.
+create policy "members read own submissions, reviewers read all"
     on public.submissions
     for select
     to authenticated
-    using (owner_id = (select auth.uid()));
+    using (
+        owner_id = (select auth.uid())
+        or (select private.authorize('submission:view_all'))
+    );
 
 create policy "members read approved public submissions of active members"
     on public.submissions
@@ -1232,15 +1252,8 @@ create policy "members read approved public submissions of active members"
     using (
         visibility = 'PUBLIC'
         and status = 'APPROVED'
-        and (select private.authorize('leaderboard:view_public'))
         and not (owner_id = any ((select private.inactive_member_ids())::uuid[]))
     );
-
-create policy "reviewers read all submissions"
-    on public.submissions
-    for select
-    to authenticated
-    using ((select private.authorize('submission:view_all')));
 
 create policy "members create own pending submissions"
     on public.submissions

@@ -28,7 +28,6 @@ select set_has(
     $$values
         ('set_user_role(uuid,app_role)'),
         ('set_user_status(uuid,account_status)'),
-        ('private.caller_role()'),
         ('private.authorize(text)'),
         ('private.session_allowed()'),
         ('private.refresh_leaderboard(uuid)'),

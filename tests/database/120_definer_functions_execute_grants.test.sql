@@ -32,7 +32,6 @@ select set_eq(
     $$values
         ('set_user_role(uuid,app_role)'),
         ('set_user_status(uuid,account_status)'),
-        ('private.caller_role()'),
         ('private.authorize(text)'),
         ('private.session_allowed()'),
         ('private.inactive_member_ids()')$$,
