@@ -92,6 +92,9 @@ async function main(): Promise<number> {
   await stopStack(p)
   // Every run starts from an empty cluster, so results never depend on an earlier run.
   rmSync(p.pgdata, { recursive: true, force: true })
+  for (const log of ['postgres.log', 'functions.log']) {
+    rmSync(path.join(p.dir, log), { force: true })
+  }
   let running: RunningStack | undefined
   const total: Tally = { passed: 0, failed: 0, skipped: 0 }
   try {

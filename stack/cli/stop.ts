@@ -1,11 +1,12 @@
 /** npm run stop: stops a running `npm start` (or what it left behind) for a profile. */
 import { profileFromArgs } from '../lib/profile.ts'
 import { alive, clearState, readState, stopPid } from '../lib/stack.ts'
-import { StackError, stopCluster } from '../lib/cluster.ts'
+import { clusterRunning, StackError, stopCluster } from '../lib/cluster.ts'
 import { fail, step } from '../lib/say.ts'
 
 export async function stopStack(p = profileFromArgs(process.argv.slice(2))): Promise<void> {
   const state = readState(p)
+  const wasRunning = alive(state?.ownerPid) || alive(state?.denoPid) || clusterRunning(p)
   if (state && alive(state.ownerPid)) {
     step(`stopping the ${p.name} stack (pid ${state.ownerPid})`)
     await stopPid(state.ownerPid, 30_000)
@@ -14,7 +15,7 @@ export async function stopStack(p = profileFromArgs(process.argv.slice(2))): Pro
   if (state?.denoPid && alive(state.denoPid)) await stopPid(state.denoPid)
   stopCluster(p)
   clearState(p)
-  step(`the ${p.name} stack is stopped`)
+  if (wasRunning) step(`the ${p.name} stack is stopped`)
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -5,6 +5,7 @@
  */
 import { config } from '../../functions/_shared/config.ts'
 import { createVerifier } from '../../functions/_shared/jwt.ts'
+import { logger } from '../../functions/_shared/log.ts'
 
 interface FunctionEntry {
   name: string
@@ -34,10 +35,25 @@ for (const entry of entries) {
   handlers.set(entry.name, { handler: module.handler, verifyJwt: entry.verifyJwt })
 }
 
-function gatewayError(status: number, code: string, message: string): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/
+
+/** A refusal by the gateway itself: JSON error, request id header, one structured log line. */
+function gatewayError(req: Request, status: number, code: string, message: string): Response {
+  const incoming = req.headers.get('x-request-id')
+  const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
+  logger(requestId).warn('gateway_refused', {
+    path: new URL(req.url).pathname.slice(0, 100),
+    method: req.method,
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff' },
+    code,
+  })
+  return new Response(JSON.stringify({ error: { code, message, request_id: requestId } }), {
+    status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+      'x-request-id': requestId,
+    },
   })
 }
 
@@ -53,14 +69,14 @@ Deno.serve({
   if (url.pathname === '/health') return new Response('ok')
   const match = /^\/functions\/v1\/([a-z0-9-]+)(\/.*)?$/.exec(url.pathname)
   const target = match?.[1] ? handlers.get(match[1]) : undefined
-  if (!target) return gatewayError(404, 'not_found', 'No such function')
+  if (!target) return gatewayError(req, 404, 'not_found', 'No such function')
   if (target.verifyJwt && req.method !== 'OPTIONS') {
     const header = req.headers.get('authorization') ?? ''
     const token = header.startsWith('Bearer ') ? header.slice(7) : ''
     try {
       await verify(token)
     } catch {
-      return gatewayError(401, 'unauthorized', 'Invalid or missing JWT')
+      return gatewayError(req, 401, 'unauthorized', 'Invalid or missing JWT')
     }
   }
   return target.handler(req)

@@ -6,7 +6,7 @@ export const DEMO_USERS: Array<[handle: string, role: string, note: string]> = [
   ['siti_rahayu', 'PARTICIPANT', 'public profile, submissions in every status'],
   ['budi_santoso', 'PARTICIPANT', 'public profile'],
   ['dewi_lestari', 'PARTICIPANT', 'private profile (not on the leaderboard)'],
-  ['agus_pratama', 'PARTICIPANT', 'SUSPENDED: every query is refused'],
+  ['agus_pratama', 'PARTICIPANT', 'SUSPENDED: reads return no rows, writes are refused'],
   ['rina_wulandari', 'REVIEWER', ''],
   ['wayan_sudarma', 'ADMIN', 'verified TOTP factor: use --aal aal2'],
   ['ketut_anggraini', 'SUPERADMIN', 'verified TOTP factor: use --aal aal2'],
@@ -16,7 +16,7 @@ export function printBanner(p: StackProfile, s: LocalSecrets): void {
   const api = apiUrl(p)
   const lines = [
     '',
-    `         API URL: ${api}`,
+    `         API URL: ${api}  (edge functions only: no Data API locally; use npm run psql)`,
     `   Functions URL: ${api}/functions/v1/<name>`,
     `          DB URL: ${dbUrl(p, 'postgres', s.postgresPassword)}`,
     `        anon key: ${s.anonKey}`,
@@ -39,8 +39,9 @@ export function printBanner(p: StackProfile, s: LocalSecrets): void {
     '  # SQL exactly as the Data API would run it for a user (RLS applies)',
     "  npm run psql -- --as siti_rahayu -c 'select title, status from submissions'",
     "  npm run psql -- --as rina_wulandari -c 'select count(*) from submissions'",
+    "  npm run psql -- --as wayan_sudarma -c 'select count(*) from users'   # aal1: 0",
     "  npm run psql -- --as wayan_sudarma --aal aal2 -c 'select handle, role from users'",
-    "  npm run psql -- --as anon -c 'select * from leaderboard_totals'",
+    "  npm run psql -- --as anon -c 'select * from leaderboard_totals'   # permission denied",
     '',
   ]
   process.stdout.write(lines.join('\n') + '\n')

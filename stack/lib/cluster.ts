@@ -183,4 +183,5 @@ export function stopCluster(p: StackProfile): void {
   if (!clusterRunning(p)) return
   step('stopping PostgreSQL')
   runAsOwner('pg_ctl', ['stop', '--pgdata', p.pgdata, '--mode', 'fast', '--wait'])
+  step('PostgreSQL stopped')
 }

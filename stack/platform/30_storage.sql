@@ -60,7 +60,9 @@ returns text
 language sql
 immutable
 as $$
-    select pg_catalog.reverse(pg_catalog.split_part(pg_catalog.reverse(storage.filename(name)), '.', 1))
+    select pg_catalog.reverse(
+        pg_catalog.split_part(pg_catalog.reverse(storage.filename(name)), '.', 1)
+    )
 $$;
 
 alter function storage.foldername(text) owner to supabase_storage_admin;

@@ -1306,10 +1306,12 @@ create policy "members withdraw own pending submissions"
 
 -- public.users: member profiles and the role of record.
 --
--- Members read and edit their own profile; reviewers and above read every profile;
--- administrators edit the profiles of members below ADMIN, superadmins edit any profile. Nobody writes role, status, cohort, ids or timestamps through
--- the API: the column grants below leave them out, and set_user_role()/set_user_status() are
--- the only way to change a role or a status. Profiles are created by a trigger on auth.users
+-- Members read and edit their own profile; reviewers read the profiles of members not
+-- deleted, administrators every profile; administrators edit the profiles of members below
+-- ADMIN, superadmins any profile, and only the member makes their profile public
+-- (private.guard_profile_update). Nobody writes role, status, cohort, ids or timestamps
+-- through the API: the column grants below leave them out, and set_user_role() and
+-- set_user_status() are the only way to change a role or a status. Profiles are created by a trigger on auth.users
 -- and removed with them, so clients have no INSERT or DELETE.
 
 revoke all on public.users from public, anon, authenticated, service_role;

@@ -127,7 +127,8 @@ describe('dsar-export: who may export whom', () => {
   })
 
   it('refuses a suspended member asking for someone else, even with export rights', async () => {
-    const suspendedAdmin = await createMember(sql, { role: 'ADMIN', status: 'SUSPENDED', mfa: true })
+    const suspendedAdmin =
+      await createMember(sql, { role: 'ADMIN', status: 'SUSPENDED', mfa: true })
     try {
       const token = await tokenFor(sql, suspendedAdmin, { aal: 'aal2' })
       const { status, json } = await exportAs(token, { subject: bob.id })
@@ -149,10 +150,17 @@ describe('dsar-export: who may export whom', () => {
 })
 
 describe('dsar-export: authentication', () => {
-  it('answers 401 without a token', async () => {
-    const { status, json } = await exportAs(undefined)
+  it('answers 401 without a token, and logs the refusal with its request id', async () => {
+    const { status, json, res } = await exportAs(undefined)
     expect(status).toBe(401)
     expect(json.error.code).toBe('unauthorized')
+    const requestId = res.headers.get('x-request-id')
+    expect(json.error.request_id).toBe(requestId)
+    await new Promise((r) => setTimeout(r, 200))
+    const logged = readFileSync(stack.functionsLog, 'utf8').split('\n')
+      .filter((l) => requestId && l.includes(requestId)).map((l) => JSON.parse(l))
+    expect(logged).toHaveLength(1)
+    expect(logged[0]).toMatchObject({ level: 'warn', event: 'gateway_refused', status: 401 })
   })
 
   it('answers 401 to the anon key: a signed-in member is required', async () => {
@@ -240,7 +248,10 @@ describe('dsar-export: malformed requests', () => {
   it('answers 415 when the body is not sent as JSON', async () => {
     const res = await fetch(url(), {
       method: 'POST',
-      headers: { authorization: `Bearer ${await tokenFor(sql, alice)}`, 'content-type': 'text/plain' },
+      headers: {
+        authorization: `Bearer ${await tokenFor(sql, alice)}`,
+        'content-type': 'text/plain',
+      },
       body: '{}',
     })
     expect(res.status).toBe(415)
@@ -248,7 +259,8 @@ describe('dsar-export: malformed requests', () => {
   })
 
   it('answers 405 to GET', async () => {
-    const res = await fetch(url(), { headers: { authorization: `Bearer ${await tokenFor(sql, alice)}` } })
+    const token = await tokenFor(sql, alice)
+    const res = await fetch(url(), { headers: { authorization: `Bearer ${token}` } })
     expect(res.status).toBe(405)
     expect((await res.json()).error.code).toBe('method_not_allowed')
   })
@@ -273,12 +285,15 @@ describe('dsar-export: headers and logs', () => {
   })
 
   it('answers a CORS preflight without a token', async () => {
-    const res = await fetch(url(), { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:3000' } })
+    const res = await fetch(url(), {
+      method: 'OPTIONS',
+      headers: { origin: 'http://127.0.0.1:3000' },
+    })
     expect(res.status).toBe(204)
     expect(res.headers.get('access-control-allow-methods')).toContain('POST')
   })
 
-  it('logs one JSON line per request with the request id, and no token or personal data', async () => {
+  it('logs JSON lines with the request id, and no token or personal data', async () => {
     const token = await tokenFor(sql, alice)
     const requestId = `log-check-${randomUUID()}`
     await exportAs(token, {}, {
