@@ -31,7 +31,7 @@ create policy "members read own profile"
     to authenticated
     using (id = (select auth.uid()));
 
-create policy "reviewers read profiles of members not deleted, admins all profiles"
+create policy "reviewers read undeleted profiles, admins all profiles"
     on public.users
     for select
     to authenticated

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { profile, projectRoot } from '../stack/lib/profile.ts'
 import { apiUrl, dbUrl } from '../stack/lib/secrets.ts'
-import { down, up, type RunningStack } from '../stack/lib/stack.ts'
+import { clearState, down, up, writeState, type RunningStack } from '../stack/lib/stack.ts'
 import { stopStack } from '../stack/cli/stop.ts'
 import { step } from '../stack/lib/say.ts'
 
@@ -99,6 +99,9 @@ async function main(): Promise<number> {
   const total: Tally = { passed: 0, failed: 0, skipped: 0 }
   try {
     running = await up(p, { functions: only !== 'pgtap' })
+    // Recorded like `npm start` does, so `npm run stop -- --profile test` (or the next run)
+    // can stop a functions server left running by --keep. No owner pid: this process exits.
+    writeState(p, { ownerPid: 0, denoPid: running.functions?.pid })
     const s = running.secrets
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -130,7 +133,10 @@ async function main(): Promise<number> {
     process.stderr.write(`the test stack failed: ${(error as Error).message}\n`)
     total.failed += 1
   } finally {
-    if (!keep) await down(p, running)
+    if (!keep) {
+      await down(p, running)
+      clearState(p)
+    }
   }
   const summary = `${total.passed} passed, ${total.failed} failed` +
     (total.skipped > 0 ? `, ${total.skipped} skipped` : '')

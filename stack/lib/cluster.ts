@@ -20,6 +20,8 @@ const REQUIRED_PACKAGES: Array<[string, string]> = [
   ['postgresql-15-pgtap', '/usr/share/postgresql/15/extension/pgtap.control'],
   ['postgresql-15-pgaudit', '/usr/share/postgresql/15/extension/pgaudit.control'],
   ['libtap-parser-sourcehandler-pgtap-perl', '/usr/bin/pg_prove'],
+  // plpgsql_check, for `supabase db lint`.
+  ['postgresql-15-plpgsql-check', '/usr/share/postgresql/15/extension/plpgsql_check.control'],
 ]
 
 export class StackError extends Error {

@@ -36,8 +36,12 @@ function fileError(file: string, text: string, error: unknown): StackError {
   return new StackError(`${where}: ${e.message ?? String(error)}` + (e.code ? ` [${e.code}]` : ''))
 }
 
-export async function applyPlatform(p: StackProfile, s: LocalSecrets): Promise<void> {
-  step('applying the platform layer (roles, auth, storage, vault, extensions)')
+export async function applyPlatform(
+  p: StackProfile,
+  s: LocalSecrets,
+  options: { quiet?: boolean } = {},
+): Promise<void> {
+  if (!options.quiet) step('applying the platform layer (roles, auth, storage, vault, extensions)')
   const sql = connect(superuserUrl(p, s))
   try {
     const files = readdirSync(platformDir).filter((f) => f.endsWith('.sql')).sort()
@@ -62,7 +66,11 @@ export function migrationFiles(): Array<{ version: string; name: string; file: s
 }
 
 /** Applies migrations not yet recorded, each in its own transaction; returns how many ran. */
-export async function applyMigrations(p: StackProfile, s: LocalSecrets): Promise<number> {
+export async function applyMigrations(
+  p: StackProfile,
+  s: LocalSecrets,
+  options: { quiet?: boolean } = {},
+): Promise<number> {
   const sql = connect(dbUrl(p, 'postgres', s.postgresPassword))
   let applied = 0
   try {
@@ -70,7 +78,7 @@ export async function applyMigrations(p: StackProfile, s: LocalSecrets): Promise
       select version from supabase_migrations.schema_migrations`).map((r) => r.version))
     for (const m of migrationFiles()) {
       if (done.has(m.version)) continue
-      step(`applying migration ${m.version}_${m.name}`)
+      if (!options.quiet) step(`applying migration ${m.version}_${m.name}`)
       const text = readFileSync(m.file, 'utf8')
       try {
         await sql.begin(async (tx) => {

@@ -7,8 +7,14 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { StackProfile } from './profile.ts'
 import { loadOrCreateSecrets, type LocalSecrets } from './secrets.ts'
-import { clusterExists, createCluster, ensurePackages, startCluster, stopCluster }
-  from './cluster.ts'
+import {
+  clusterExists,
+  clusterRunning,
+  createCluster,
+  ensurePackages,
+  startCluster,
+  stopCluster,
+} from './cluster.ts'
 import { applyMigrations, applyPlatform, isSeeded, loadSeed } from './database.ts'
 import { startFunctions, waitForFunctions } from './functions.ts'
 import { step } from './say.ts'
@@ -95,4 +101,21 @@ export async function stopPid(pid: number | undefined, graceMs = 10_000): Promis
 export async function down(p: StackProfile, running?: RunningStack): Promise<void> {
   await stopChild(running?.functions)
   stopCluster(p)
+}
+
+/**
+ * A running cluster for tools that only need PostgreSQL (no migrations, seed or functions):
+ * created and started when needed. `stop` stops it again only if this call started it.
+ */
+export async function ensureCluster(
+  p: StackProfile,
+): Promise<{ secrets: LocalSecrets; stop: () => void }> {
+  ensurePackages()
+  const secrets = await loadOrCreateSecrets(p)
+  const fresh = !clusterExists(p)
+  if (fresh) createCluster(p, secrets)
+  const wasRunning = clusterRunning(p)
+  startCluster(p)
+  if (fresh) await applyPlatform(p, secrets)
+  return { secrets, stop: () => (wasRunning ? undefined : stopCluster(p)) }
 }

@@ -37,3 +37,7 @@ grant supabase_auth_admin, supabase_storage_admin to postgres;
 -- PostgREST times out client statements; the same limits keep a runaway policy visible here.
 alter role anon set statement_timeout = '3s';
 alter role authenticated set statement_timeout = '8s';
+
+-- As on Supabase, the owner's sessions find extension functions without a schema prefix.
+alter role postgres set search_path to "$user", public, extensions;
+alter role supabase_admin set search_path to "$user", public, extensions;

@@ -18,6 +18,14 @@ create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists pgtap with schema extensions;
 create extension if not exists pgaudit with schema extensions;
+-- Used by `supabase db lint`; available on Supabase, created here by the platform's superuser.
+do $$
+begin
+    if exists (select 1 from pg_catalog.pg_available_extensions where name = 'plpgsql_check') then
+        create extension if not exists plpgsql_check with schema extensions;
+    end if;
+end
+$$;
 -- pg_cron always installs into its own `cron` schema of the database named by
 -- cron.database_name; the project schedules jobs there as `postgres`.
 -- Other databases of the cluster (scratch databases of benchmarks) go without it.
