@@ -49,7 +49,7 @@ create policy "members read approved public submissions of active members"
     using (
         visibility = 'PUBLIC'
         and status = 'APPROVED'
-        and not (owner_id = any ((select private.inactive_member_ids())::uuid[]))
+        and owner_active
     );
 
 create policy "members create own pending submissions"
@@ -72,13 +72,14 @@ create policy "members edit own pending submissions"
     using (owner_id = (select auth.uid()) and status = 'PENDING')
     with check (owner_id = (select auth.uid()) and status = 'PENDING');
 
-create policy "reviewers decide other members' pending submissions"
+create policy "reviewers decide other active members' pending submissions"
     on public.submissions
     for update
     to authenticated
     using (
         owner_id <> (select auth.uid())
         and status = 'PENDING'
+        and owner_active
         and (select private.authorize('submission:review'))
     )
     with check (

@@ -36,10 +36,6 @@ comment on column public.users.status is
     'ACTIVE or SUSPENDED. Only public.set_user_status() changes it.';
 comment on column public.users.visibility is
     'PUBLIC puts the handle and totals on the leaderboard; PRIVATE (default) keeps them off.';
-create index users_inactive_idx
-    on public.users (id)
-    where status <> 'ACTIVE' or deleted_at is not null;
-
 comment on column public.users.deleted_at is
     'Soft-delete marker: set when erasure is requested; the account is refused from then on.';
 
@@ -59,6 +55,7 @@ create table public.submissions (
     review_note text
         check (pg_catalog.length(review_note) <= 2000),
     reviewed_at timestamptz,
+    owner_active boolean not null default true,
     created_at timestamptz not null default pg_catalog.now(),
     updated_at timestamptz not null default pg_catalog.now(),
     -- Lets attachments reference (submission, owner) so they can never name another owner.
@@ -77,6 +74,9 @@ comment on column public.submissions.reviewer_id is
     'Set by the database to the reviewing user when the status changes, never by the client.';
 comment on column public.submissions.reviewed_at is
     'Set by the database when the status changes.';
+comment on column public.submissions.owner_active is
+    'False while the owner is suspended or soft-deleted; kept by a trigger on public.users. Their '
+    'public work then leaves other members'' sight and reviewers do not decide it.';
 
 create index submissions_owner_created_idx
     on public.submissions (owner_id, created_at desc);

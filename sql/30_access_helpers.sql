@@ -97,30 +97,6 @@ comment on function private.session_allowed() is
     'have not completed multi-factor authentication (aal2). Used by restrictive policies.';
 
 
-create function private.inactive_member_ids()
-returns uuid[]
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-    return (
-        select coalesce(pg_catalog.array_agg(u.id), '{}')
-        from public.users as u
-        where u.status <> 'ACTIVE'
-            or u.deleted_at is not null
-    );
-end
-$$;
-
-comment on function private.inactive_member_ids() is
-    'Ids of suspended or soft-deleted members, whose content leaves other members'' sight. '
-    'Few by nature; read through a partial index, once per statement.';
-
-
-revoke all on function private.inactive_member_ids() from public;
-grant execute on function private.inactive_member_ids() to authenticated, service_role;
 revoke all on function private.caller_role() from public;
 revoke all on function private.authorize(text) from public;
 revoke all on function private.session_allowed() from public;

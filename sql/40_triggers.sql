@@ -202,6 +202,13 @@ security definer
 set search_path = ''
 as $$
 begin
+    -- Serialise with other point changes of the same member (see refresh_leaderboard), so
+    -- two concurrent credits that together cross a threshold are both counted.
+    perform 1
+    from public.users as u
+    where u.id = new.user_id
+    for no key update;
+
     insert into public.earned_badges (user_id, badge_id, awarded_by)
     select new.user_id, b.id, null
     from public.badges as b
@@ -224,12 +231,20 @@ create trigger points_ledger_award_badges
     for each row execute function private.award_threshold_badges();
 
 
+-- Each statement of this (volatile) function takes a fresh snapshot. The first one waits for
+-- any other transaction refreshing or changing the same member, so the totals written next
+-- include that transaction's changes instead of overwriting them with stale figures.
 create function private.refresh_leaderboard(target uuid)
 returns void
 language sql
 security definer
 set search_path = ''
 as $$
+    select 1
+    from public.users as u
+    where u.id = target
+    for no key update;
+
     delete from private.leaderboard_entries as t
     where t.user_id = target
         and not exists (
@@ -295,3 +310,59 @@ create trigger points_ledger_refresh_leaderboard
 create trigger earned_badges_refresh_leaderboard
     after insert or delete on public.earned_badges
     for each row execute function private.refresh_leaderboard_for_row();
+
+
+-- Suspending or soft-deleting a member takes their work out of other members' sight and out of
+-- the review queue; reactivation brings it back. Runs as the table owner.
+create function private.sync_owner_active()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    active boolean := new.status = 'ACTIVE' and new.deleted_at is null;
+begin
+    update public.submissions as s
+    set owner_active = active
+    where s.owner_id = new.id
+        and s.owner_active is distinct from active;
+    return null;
+end
+$$;
+
+comment on function private.sync_owner_active() is
+    'Keeps public.submissions.owner_active equal to the owner being active and not deleted.';
+
+create trigger users_sync_owner_active
+    after update of status, deleted_at on public.users
+    for each row
+    when (old.status is distinct from new.status or old.deleted_at is distinct from new.deleted_at)
+    execute function private.sync_owner_active();
+
+
+create function private.set_owner_active()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    new.owner_active := exists (
+        select 1
+        from public.users as u
+        where u.id = new.owner_id
+            and u.status = 'ACTIVE'
+            and u.deleted_at is null
+    );
+    return new;
+end
+$$;
+
+comment on function private.set_owner_active() is
+    'Sets owner_active of a new submission from its owner''s state (server-side inserts can '
+    'add work for a member who is already suspended or deleted).';
+
+create trigger submissions_set_owner_active
+    before insert on public.submissions
+    for each row execute function private.set_owner_active();

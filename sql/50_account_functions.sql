@@ -152,13 +152,22 @@ begin
     where u.id = (event ->> 'user_id')::uuid
         and u.deleted_at is null;
 
+    -- No profile: claim nothing rather than a default role.
+    if not found then
+        return event;
+    end if;
+
     claims := pg_catalog.jsonb_set(
         claims,
         '{app_metadata}',
-        coalesce(claims -> 'app_metadata', '{}'::jsonb)
+        case
+            when pg_catalog.jsonb_typeof(claims -> 'app_metadata') = 'object'
+                then claims -> 'app_metadata'
+            else '{}'::jsonb
+        end
             || pg_catalog.jsonb_build_object(
-                'leaps_role', coalesce(member.role::text, 'PARTICIPANT'),
-                'leaps_status', coalesce(member.status::text, 'ACTIVE')
+                'leaps_role', member.role::text,
+                'leaps_status', member.status::text
             )
     );
     return pg_catalog.jsonb_set(event, '{claims}', claims);

@@ -9,68 +9,123 @@
 import { z } from 'zod'
 import { authenticate } from '../_shared/auth.ts'
 import { AppError } from '../_shared/errors.ts'
-import { json, readJsonObject, serveFunction } from '../_shared/http.ts'
+import { readJsonObject, serveFunction } from '../_shared/http.ts'
 import type { Tx } from '../_shared/db.ts'
 
 const Body = z.strictObject({ subject: z.uuid().transform((id) => id.toLowerCase()).optional() })
 
 export const EXPORT_FORMAT = 'leaps-guard.dsar-export.v1'
 
-async function collect(tx: Tx, subject: string) {
-  const [profile] = await tx`
-    select id, handle, name, school, cohort, region, role, status, visibility,
-           created_at, updated_at, deleted_at
-    from public.users
-    where id = ${subject}::uuid`
-  if (!profile) return undefined
-  const [account] = await tx`
-    select email, phone, created_at, last_sign_in_at, email_confirmed_at
-    from auth.users
-    where id = ${subject}::uuid`
-  const submissions = await tx`
-    select id, activity_code, title, payload, status, visibility, review_note, reviewed_at,
-           created_at, updated_at
-    from public.submissions
-    where owner_id = ${subject}::uuid
-    order by created_at, id`
-  const attachments = await tx`
-    select id, submission_id, storage_bucket, storage_path, file_name, mime_type, byte_size,
-           sha256, scan_status, created_at
-    from public.submission_attachments
-    where owner_id = ${subject}::uuid
-    order by created_at, id`
-  const points = await tx`
-    select id, delta, reason, submission_id, created_at
-    from public.points_ledger
-    where user_id = ${subject}::uuid
-    order by created_at, id`
-  const badges = await tx`
-    select e.badge_id, b.name, e.awarded_at
-    from public.earned_badges as e
-    join public.badges as b on b.id = e.badge_id
-    where e.user_id = ${subject}::uuid
-    order by e.awarded_at, e.badge_id`
-  const roleChanges = await tx`
-    select old_role, new_role, changed_at
-    from private.role_changes
-    where user_id = ${subject}::uuid
-    order by changed_at, id`
-  const mfaFactors = await tx`
-    select factor_type, status, friendly_name, created_at
-    from auth.mfa_factors
-    where user_id = ${subject}::uuid
-    order by created_at`
-  const total = points.reduce((sum, row) => sum + Number(row.delta), 0)
-  return {
-    profile,
-    account: account ?? null,
-    mfa_factors: mfaFactors,
-    submissions,
-    attachments,
-    points: { total, entries: points },
-    badges,
-    role_changes: roleChanges,
-  }
+/**
+ * The whole export, built by the database as one JSON document so that numbers in payloads
+ * and timestamps keep their exact values. Other members appear only as what the subject did
+ * to them (ids of submissions reviewed); their ids and names are left out.
+ */
+async function collect(
+  tx: Tx,
+  subject: string,
+  meta: { exportTimestamp: string; requestId: string },
+): Promise<string | undefined> {
+  const rows = await tx`
+    select pg_catalog.jsonb_build_object(
+        'format', ${EXPORT_FORMAT}::text,
+        'export_timestamp', ${meta.exportTimestamp}::text,
+        'request_id', ${meta.requestId}::text,
+        'subject', u.id,
+        'profile', pg_catalog.to_jsonb(u),
+        'account', (
+            select pg_catalog.jsonb_build_object(
+                'email', a.email, 'phone', a.phone, 'created_at', a.created_at,
+                'email_confirmed_at', a.email_confirmed_at, 'last_sign_in_at', a.last_sign_in_at,
+                'banned_until', a.banned_until, 'user_metadata', a.raw_user_meta_data,
+                'app_metadata', a.raw_app_meta_data)
+            from auth.users as a
+            where a.id = u.id),
+        'sessions', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'id', s.id, 'aal', s.aal, 'created_at', s.created_at, 'not_after', s.not_after)
+                order by s.created_at, s.id)
+            from auth.sessions as s
+            where s.user_id = u.id), '[]'),
+        'mfa_factors', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'factor_type', f.factor_type, 'status', f.status,
+                'friendly_name', f.friendly_name, 'created_at', f.created_at)
+                order by f.created_at)
+            from auth.mfa_factors as f
+            where f.user_id = u.id), '[]'),
+        'submissions', coalesce((
+            select pg_catalog.jsonb_agg(
+                pg_catalog.to_jsonb(s) - 'owner_id' - 'reviewer_id' order by s.created_at, s.id)
+            from public.submissions as s
+            where s.owner_id = u.id), '[]'),
+        'attachments', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(t) - 'owner_id'
+                order by t.created_at, t.id)
+            from public.submission_attachments as t
+            where t.owner_id = u.id), '[]'),
+        'points', pg_catalog.jsonb_build_object(
+            'total', (select coalesce(sum(l.delta), 0) from public.points_ledger as l
+                      where l.user_id = u.id),
+            'entries', coalesce((
+                select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    'id', l.id, 'delta', l.delta, 'reason', l.reason,
+                    'submission_id', l.submission_id, 'created_at', l.created_at)
+                    order by l.created_at, l.id)
+                from public.points_ledger as l
+                where l.user_id = u.id), '[]')),
+        'badges', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'badge_id', e.badge_id, 'name', b.name, 'awarded_at', e.awarded_at)
+                order by e.awarded_at, e.badge_id)
+            from public.earned_badges as e
+            join public.badges as b on b.id = e.badge_id
+            where e.user_id = u.id), '[]'),
+        'leaderboard_entry', (
+            select pg_catalog.to_jsonb(le) - 'user_id'
+            from private.leaderboard_entries as le
+            where le.user_id = u.id),
+        'role_changes', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'old_role', r.old_role, 'new_role', r.new_role, 'changed_at', r.changed_at)
+                order by r.changed_at, r.id)
+            from private.role_changes as r
+            where r.user_id = u.id), '[]'),
+        'status_changes', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'old_status', c.old_status, 'new_status', c.new_status,
+                'changed_at', c.changed_at)
+                order by c.changed_at, c.id)
+            from private.status_changes as c
+            where c.user_id = u.id), '[]'),
+        'acts', pg_catalog.jsonb_build_object(
+            'reviews', coalesce((
+                select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    'submission_id', s.id, 'status', s.status, 'review_note', s.review_note,
+                    'reviewed_at', s.reviewed_at)
+                    order by s.reviewed_at, s.id)
+                from public.submissions as s
+                where s.reviewer_id = u.id), '[]'),
+            'points_awarded', coalesce((
+                select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    'id', l.id, 'delta', l.delta, 'reason', l.reason, 'created_at', l.created_at)
+                    order by l.created_at, l.id)
+                from public.points_ledger as l
+                where l.awarded_by = u.id), '[]'),
+            'badges_awarded', coalesce((
+                select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    'badge_id', e.badge_id, 'awarded_at', e.awarded_at)
+                    order by e.awarded_at)
+                from public.earned_badges as e
+                where e.awarded_by = u.id), '[]'),
+            'role_changes_made', (select count(*) from private.role_changes as r
+                                  where r.changed_by = u.id),
+            'status_changes_made', (select count(*) from private.status_changes as c
+                                    where c.changed_by = u.id))
+    )::text as doc
+    from public.users as u
+    where u.id = ${subject}::uuid`
+  return rows[0]?.doc as string | undefined
 }
 
 export const handler = serveFunction('dsar-export', async (req, ctx) => {
@@ -94,26 +149,25 @@ export const handler = serveFunction('dsar-export', async (req, ctx) => {
     }
   }
 
-  const data = await ctx.db.asService((tx) => collect(tx, subject), { snapshot: true })
-  if (!data) throw new AppError('not_found', 'No member with this id')
+  const exportTimestamp = new Date().toISOString()
+  const doc = await ctx.db.asService(
+    (tx) => collect(tx, subject, { exportTimestamp, requestId: ctx.requestId }),
+    { snapshot: true },
+  )
+  if (!doc) throw new AppError('not_found', 'No member with this id')
 
   ctx.log.info('dsar_export_completed', {
     caller_kind: caller.kind,
     for_self: caller.kind === 'user' && caller.id === subject,
-    submissions: data.submissions.length,
-    attachments: data.attachments.length,
+    bytes: doc.length,
   })
-  return json(
-    {
-      format: EXPORT_FORMAT,
-      export_timestamp: new Date().toISOString(),
-      request_id: ctx.requestId,
-      subject,
-      ...data,
+  return new Response(doc, {
+    status: 200,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'content-disposition': `attachment; filename="leaps-export-${subject}.json"`,
     },
-    200,
-    { 'content-disposition': `attachment; filename="leaps-export-${subject}.json"` },
-  )
+  })
 })
 
 if (import.meta.main) Deno.serve(handler)

@@ -97,7 +97,11 @@ async function main(): Promise<void> {
     try {
       await sql.begin((tx) => tx.unsafe(text))
     } catch (error) {
-      throw new StackError(`the generated migration does not apply: ${(error as Error).message}`)
+      const e = error as { message?: string; position?: string }
+      const line = e.position ? text.slice(0, Number(e.position)).split('\n').length : 0
+      const statement = line ? `\n  at line ${line}: ${text.split('\n')[line - 1]?.trim()}` : ''
+      throw new StackError(`the generated migration does not apply: ${e.message}${statement}`,
+        'write this migration by hand, starting from the statements above')
     } finally {
       await sql.end()
     }

@@ -30,6 +30,13 @@ const PLATFORM_SCHEMAS = [
   'pgsodium', 'pgsodium_masks', '_realtime', '_analytics', 'information_schema',
 ]
 
+/**
+ * Extensions the platform installs (pg_cron only in its own database, so scratch databases
+ * never have it); a difference in them is not the project's drift.
+ */
+const PLATFORM_EXTENSION =
+  /^(create|drop|alter) extension (if (not )?exists )?"?(pg_cron|pgaudit|plpgsql_check|pgtap|pgcrypto|uuid-ossp|pg_stat_statements)"?/i
+
 export interface DeclarativeFile {
   file: string
   /** Reference tables whose rows the file sets (from its `-- rows of:` header). */
@@ -309,6 +316,7 @@ export async function compare(fromUrl: string, toUrl: string): Promise<SchemaDif
     // Privileges come from the catalog facts, which also see columns, functions and schemas.
     statements = [...m.statements].map((s) => s.trim())
       .filter((s) => s !== '' && !/^(grant|revoke)\s/i.test(s))
+      .filter((s) => !PLATFORM_EXTENSION.test(s))
   } catch (error) {
     throw new StackError(`the schema differ failed: ${(error as Error).message.split('\n')[0]}`)
   } finally {
@@ -365,13 +373,14 @@ export function factStatements(d: SchemaDifference): { statements: string[]; man
   const statements: string[] = []
   const manual: Fact[] = []
   const toObjects = new Set(d.onlyTo.map((f) => `${f.kind}\u0000${f.object}`))
-  const existsOnTo = (object: string) =>
-    d.toObjects.has(object) || d.toObjects.has(object.slice(0, object.lastIndexOf('.')))
+  const existsOnTo = (f: Fact) =>
+    d.toObjects.has(f.object) ||
+    (f.kind.includes('column') && d.toObjects.has(f.object.slice(0, f.object.lastIndexOf('.'))))
   const handledByMigra = (object: string) =>
     d.statements.some((s) => s.includes('row level security') && s.includes(object.split('.')[1]!))
   for (const f of d.onlyFrom) {
     // What belonged to an object that is gone on the `to` side went with its drop.
-    if (!existsOnTo(f.object)) continue
+    if (!existsOnTo(f)) continue
     const stmt = privilegeStatement(f, false)
     if (stmt) statements.push(stmt)
     else if (f.kind === 'function setting' && !toObjects.has(`${f.kind}\u0000${f.object}`)) {

@@ -33,8 +33,7 @@ select set_eq(
         ('set_user_role(uuid,app_role)'),
         ('set_user_status(uuid,account_status)'),
         ('private.authorize(text)'),
-        ('private.session_allowed()'),
-        ('private.inactive_member_ids()')$$,
+        ('private.session_allowed()')$$,
     'grants: authenticated can call exactly the SECURITY DEFINER functions granted by name'
 );
 

@@ -149,7 +149,70 @@ describe('dsar-export: who may export whom', () => {
   })
 })
 
+describe('dsar-export: completeness', () => {
+  it('keeps numbers in payloads exact (no float rounding of long digit strings)', async () => {
+    const [row] = await sql`insert into public.submissions (owner_id, activity_code, title, payload)
+      values (${alice.id}, 'EXPLORE', 'Long numbers', '{"ref": 9171012345678901}') returning id`
+    try {
+      const res = await fetch(url(), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await tokenFor(sql, alice)}`,
+          'content-type': 'application/json' },
+        body: '{}',
+      })
+      expect(res.status).toBe(200)
+      expect(await res.text()).toContain('"ref": 9171012345678901')
+    } finally {
+      await sql`delete from public.submissions where id = ${row!.id}`
+    }
+  })
+
+  it('includes sessions, status history and what the subject did as a reviewer', async () => {
+    const reviewer = await createMember(sql, { role: 'REVIEWER' })
+    try {
+      const [row] = await sql`insert into public.submissions (owner_id, activity_code, title)
+        values (${bob.id}, 'LEARN', 'Reviewed by the subject') returning id`
+      await sql`update public.submissions
+                set status = 'REJECTED', reviewer_id = ${reviewer.id},
+                    review_note = 'Add the attendance list', reviewed_at = now()
+                where id = ${row!.id}`
+      await sql`insert into private.status_changes (user_id, old_status, new_status)
+                values (${reviewer.id}, 'ACTIVE', 'SUSPENDED'), (${reviewer.id}, 'SUSPENDED', 'ACTIVE')`
+      const { status, json } = await exportAs(await tokenFor(sql, reviewer))
+      expect(status).toBe(200)
+      expect(json.sessions.length).toBeGreaterThanOrEqual(1)
+      expect(json.status_changes.map((c: { new_status: string }) => c.new_status))
+        .toEqual(['SUSPENDED', 'ACTIVE'])
+      expect(json.acts.reviews).toEqual([expect.objectContaining({
+        submission_id: row!.id, status: 'REJECTED', review_note: 'Add the attendance list' })])
+      // Another member's submission shows up only as what the subject did to it.
+      expect(JSON.stringify(json)).not.toContain(bob.id)
+    } finally {
+      await sql`delete from auth.users where id = ${reviewer.id}`
+    }
+  })
+})
+
 describe('dsar-export: authentication', () => {
+  it('answers 401 to a token claiming aal2 for a session that only reached aal1', async () => {
+    const real = await tokenFor(sql, admin)
+    const claims = JSON.parse(Buffer.from(real.split('.')[1]!, 'base64url').toString())
+    const forged = await signClaims(stack.jwtSecret, { ...claims, aal: 'aal2' })
+    const { status } = await exportAs(forged, { subject: bob.id })
+    expect(status).toBe(401)
+  })
+
+  it('answers 401 to a member whose profile is soft-deleted (erasure requested)', async () => {
+    const leaving = await createMember(sql)
+    try {
+      const token = await tokenFor(sql, leaving)
+      await sql`update public.users set deleted_at = now() where id = ${leaving.id}`
+      expect((await exportAs(token)).status).toBe(401)
+    } finally {
+      await sql`delete from auth.users where id = ${leaving.id}`
+    }
+  })
+
   it('answers 401 without a token, and logs the refusal with its request id', async () => {
     const { status, json, res } = await exportAs(undefined)
     expect(status).toBe(401)
