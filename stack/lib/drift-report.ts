@@ -3,7 +3,7 @@
  */
 import type { SchemaDifference } from './schema.ts'
 
-const OBJECT = /^(create|drop|alter)\s+(?:or\s+replace\s+)?((?:materialized\s+)?[a-z]+(?:\s+trigger)?)\s+(?:if\s+(?:not\s+)?exists\s+)?("[^"]+"(?:\."[^"]+")?|[^\s(]+)(?:\s+on\s+("[^"]+"\."[^"]+"|[^\s;]+))?/i
+const OBJECT = /^(create|drop|alter)\s+(?:or\s+replace\s+)?((?:materialized\s+|unique\s+)?[a-z]+(?:\s+trigger)?)\s+(?:if\s+(?:not\s+)?exists\s+)?("[^"]+"(?:\."[^"]+")?|[^\s(]+)(?:\s+on\s+("[^"]+"\."[^"]+"|[^\s;]+))?/i
 
 /** One line per statement or fact: `[side] kind object`. */
 export function describeDifference(
@@ -30,9 +30,14 @@ export function describeDifference(
     const side = verb === 'create' && !/or replace/i.test(flat) ? `only in ${sides.to}`
       : verb === 'drop' ? `only in ${sides.from}`
       : 'differs'
+    // A create or drop followed by alters of the same object stays a create or drop; a drop
+    // and a create of it together are a change.
     const before = seen.get(subject)
-    seen.set(subject, before && before !== `[${side}] ${subject}` ? `[differs] ${subject}`
-      : `[${side}] ${subject}`)
+    const line = `[${side}] ${subject}`
+    if (!before || before === line) seen.set(subject, line)
+    else if (side === 'differs') continue
+    else if (before === `[differs] ${subject}`) seen.set(subject, line)
+    else seen.set(subject, `[differs] ${subject}`)
   }
   lines.push(...seen.values())
   // Facts about a function that migra creates or drops are part of that line already.

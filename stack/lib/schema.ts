@@ -360,6 +360,17 @@ function privilegeStatement(f: Fact, grant: boolean): string | undefined {
       return `${verb} ${privilege.toLowerCase()} on function ${f.object} ${to} ${who};`
     case 'schema privilege':
       return `${verb} ${privilege.toLowerCase()} on schema ${f.object} ${to} ${who};`
+    case 'default privilege': {
+      // object: `<role>[ in <schema>] on <objtype>`
+      const m = /^(\S+)(?: in (\S+))? on (\w)$/.exec(f.object)
+      const kinds: Record<string, string> = {
+        r: 'tables', S: 'sequences', f: 'functions', T: 'types', n: 'schemas',
+      }
+      if (!m || !kinds[m[3]!]) return undefined
+      const scope = `for role ${m[1]}${m[2] ? ` in schema ${m[2]}` : ''}`
+      return `alter default privileges ${scope} ${verb} ${privilege.toLowerCase()} on `
+        + `${kinds[m[3]!]} ${to} ${who};`
+    }
     default:
       return undefined
   }
