@@ -5,8 +5,8 @@
 -- ADMIN, superadmins any profile, and only the member makes their profile public
 -- (private.guard_profile_update). Nobody writes role, status, cohort, ids or timestamps
 -- through the API: the column grants below leave them out, and set_user_role() and
--- set_user_status() are the only way to change a role or a status. Profiles are created by a trigger on auth.users
--- and removed with them, so clients have no INSERT or DELETE.
+-- set_user_status() are the only way to change a role or a status. Profiles are created by
+-- a trigger on auth.users and removed with them, so clients have no INSERT or DELETE.
 
 revoke all on public.users from public, anon, authenticated, service_role;
 grant select on public.users to authenticated;

@@ -425,8 +425,8 @@ export function factStatements(d: SchemaDifference): { statements: string[]; man
       statements.push(`alter view ${f.object} set (${f.value});`)
     } else if (f.kind === 'row level security') {
       if (handledByMigra(f.object)) continue
-      statements.push(`alter table ${f.object} ${f.value.startsWith('enabled') ? 'enable' : 'disable'}`
-        + ' row level security;')
+      const enable = f.value.startsWith('enabled') ? 'enable' : 'disable'
+      statements.push(`alter table ${f.object} ${enable} row level security;`)
       statements.push(`alter table ${f.object} ${f.value.endsWith('forced') ? '' : 'no '}force`
         + ' row level security;')
     } else if (f.kind === 'platform trigger') {

@@ -177,7 +177,8 @@ describe('dsar-export: completeness', () => {
                     review_note = 'Add the attendance list', reviewed_at = now()
                 where id = ${row!.id}`
       await sql`insert into private.status_changes (user_id, old_status, new_status)
-                values (${reviewer.id}, 'ACTIVE', 'SUSPENDED'), (${reviewer.id}, 'SUSPENDED', 'ACTIVE')`
+                values (${reviewer.id}, 'ACTIVE', 'SUSPENDED'),
+                       (${reviewer.id}, 'SUSPENDED', 'ACTIVE')`
       const { status, json } = await exportAs(await tokenFor(sql, reviewer))
       expect(status).toBe(200)
       expect(json.sessions.length).toBeGreaterThanOrEqual(1)

@@ -37,7 +37,7 @@ describe('npm run db:drift', () => {
     expect(stdout.trim()).toBe('no drift: the database matches the repo')
   })
 
-  it('names a policy edited in a dashboard and a grant added by hand, with their side', async () => {
+  it('names a policy edited in a dashboard and grants added by hand, with sides', async () => {
     const sql = connect(live.url)
     try {
       await sql.unsafe(`
@@ -49,8 +49,10 @@ describe('npm run db:drift', () => {
     }
     const { status, stdout } = drift(live.url)
     expect(status).toBe(1)
-    expect(stdout).toContain('[differs] policy "members read own badges" on "public"."earned_badges"')
-    expect(stdout).toContain('[only in database] table privilege private.permissions: anon SELECT')
+    const policy = 'policy "members read own badges" on "public"."earned_badges"'
+    expect(stdout).toContain(`[differs] ${policy}`)
+    const grant = 'table privilege private.permissions: anon SELECT'
+    expect(stdout).toContain(`[only in database] ${grant}`)
     expect(stdout).toMatch(/\[only in repo\] trigger "?users_guard_update"? on "?public"?\."?users"?\n/)
     expect(stdout).toMatch(/\n3 difference\(s\)\n$/)
   })
