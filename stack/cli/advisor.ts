@@ -1,11 +1,14 @@
 /**
- * npm run advisor -- [--db-url <url>] [--json] [--level ERROR|WARN|INFO] [--profile dev|test]
+ * npm run advisor -- [--db-url <url>] [--json] [--suppressed] [--level ERROR|WARN|INFO]
+ *                    [--profile dev|test]
  *
  * Reports what the security advisor (schema `advisor`, docs/advisor/README.md) finds in a
  * database, by default the dev stack. Prints the unsuppressed findings grouped by level, each
  * with its detail and remediation, then one summary line such as
  * "0 errors, 0 warnings, 3 info, 2 suppressed". With --json, prints one JSON document instead.
- * --level hides findings below that level; the counts still cover every level.
+ * --level hides findings below that level; the counts still cover every level. --suppressed
+ * lists the findings accepted in advisor.exceptions, with reason and reviewer (--json always
+ * includes them).
  *
  * Exit status: 1 when any ERROR finding is reported, 0 otherwise, 2 when the advisor could not
  * run (bad arguments, unreachable database, no advisor schema), with one line on stderr.
@@ -20,8 +23,8 @@ import { dbUrl, readSecrets } from '../lib/secrets.ts'
 const LEVELS = ['ERROR', 'WARN', 'INFO'] as const
 type Level = (typeof LEVELS)[number]
 
-const USAGE = 'usage: npm run advisor -- [--db-url <url>] [--json] [--level ERROR|WARN|INFO] '
-  + '[--profile dev|test]'
+const USAGE = 'usage: npm run advisor -- [--db-url <url>] [--json] [--suppressed] '
+  + '[--level ERROR|WARN|INFO] [--profile dev|test]'
 
 interface Finding {
   id: string
@@ -39,6 +42,7 @@ interface Options {
   url: string
   json: boolean
   level: Level
+  suppressed: boolean
 }
 
 /** A failure to run at all: reported as one line on stderr, exit 2. */
@@ -47,6 +51,7 @@ class AdvisorError extends Error {}
 function parseOptions(argv: string[]): Options {
   let url: string | undefined
   let json = false
+  let suppressed = false
   let level: Level = 'INFO'
   let profileName: ProfileName = 'dev'
   for (let i = 0; i < argv.length; i += 1) {
@@ -61,6 +66,11 @@ function parseOptions(argv: string[]): Options {
     }
     if (arg === '--db-url') url = value()
     else if (arg === '--json') json = true
+    else if (arg === '--suppressed') suppressed = true
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(USAGE + '\n')
+      process.exit(0)
+    }
     else if (arg === '--level') {
       const wanted = value().toUpperCase()
       if (!LEVELS.includes(wanted as Level)) {
@@ -77,7 +87,7 @@ function parseOptions(argv: string[]): Options {
       throw new AdvisorError(`unknown argument "${arg ?? ''}"; ${USAGE}`)
     }
   }
-  return { url: url ?? defaultUrl(profileName), json, level }
+  return { url: url ?? defaultUrl(profileName), json, level, suppressed }
 }
 
 /** The stack's own URL as the `postgres` owner, with its local password when one exists. */
@@ -152,9 +162,18 @@ function describe(error: unknown, url: URL): string {
   }
 }
 
+interface Suppressed {
+  id: string
+  object: string
+  cache_key: string
+  reason: string
+  reviewer: string
+}
+
 interface Report {
   findings: Finding[]
   suppressed: number
+  suppressedFindings: Suppressed[]
   staleExceptions: string[]
 }
 
@@ -180,9 +199,16 @@ async function readReport(url: URL, exposed: string[]): Promise<Report> {
         order by array_position(array['ERROR', 'WARN', 'INFO'], level), id, object, cache_key`
       const stale = await tx<Array<{ cache_key: string }>>`
         select cache_key from advisor.stale_exceptions order by cache_key`
+      const accepted = await tx<Suppressed[]>`
+        select f.id, f.object, f.cache_key, e.reason, e.reviewer
+        from advisor.findings as f
+        join advisor.exceptions as e on e.cache_key = f.cache_key
+        where f.suppressed
+        order by f.id, f.object`
       return {
         findings: rows.filter((r) => !r.suppressed).map(({ suppressed: _, ...f }) => f),
         suppressed: rows.filter((r) => r.suppressed).length,
+        suppressedFindings: [...accepted],
         staleExceptions: stale.map((r) => r.cache_key),
       }
     })
@@ -202,7 +228,7 @@ function plural(n: number, one: string, many: string): string {
 }
 
 function printText(report: Report, shown: Finding[], counts: Record<Level, number>,
-  level: Level): void {
+  level: Level, showSuppressed: boolean): void {
   const out: string[] = []
   for (const l of LEVELS) {
     const group = shown.filter((f) => f.level === l)
@@ -212,6 +238,14 @@ function printText(report: Report, shown: Finding[], counts: Record<Level, numbe
       out.push(`  ${f.id} ${f.name}: ${f.object}`)
       out.push(`    ${f.detail}`)
       out.push(`    fix: ${f.remediation}`)
+    }
+    out.push('')
+  }
+  if (showSuppressed && report.suppressedFindings.length > 0) {
+    out.push(`SUPPRESSED (${report.suppressedFindings.length})`)
+    for (const s of report.suppressedFindings) {
+      out.push(`  ${s.id} ${s.object}`)
+      out.push(`    accepted by ${s.reviewer}: ${s.reason}`)
     }
     out.push('')
   }
@@ -226,6 +260,7 @@ function printText(report: Report, shown: Finding[], counts: Record<Level, numbe
   out.push(`${plural(counts.ERROR, 'error', 'errors')}, `
     + `${plural(counts.WARN, 'warning', 'warnings')}, `
     + `${counts.INFO} info, ${report.suppressed} suppressed`
+    + (report.suppressed > 0 && !showSuppressed ? ' (list them with --suppressed)' : '')
     + (hidden.length > 0 ? ` (${hidden.join(' and ')} not shown: --level ${level})` : ''))
   process.stdout.write(out.join('\n') + '\n')
 }
@@ -247,11 +282,12 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify({
       findings: shown,
       suppressed: report.suppressed,
+      suppressedFindings: report.suppressedFindings,
       counts,
       staleExceptions: report.staleExceptions,
     }, null, 2) + '\n')
   } else {
-    printText(report, shown, counts, options.level)
+    printText(report, shown, counts, options.level, options.suppressed)
   }
   return counts.ERROR > 0 ? 1 : 0
 }

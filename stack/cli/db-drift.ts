@@ -1,11 +1,13 @@
 /**
- * npm run db:drift -- --db-url <url> [--json] [--profile dev|test]
+ * npm run db:drift -- --db-url <url> [--json] [--sql] [--profile dev|test]
  *
  * Lists every difference between a live database and the repo: tables, columns, policies,
  * grants, functions, triggers, reference rows and pg_cron jobs, each with the side it is on.
  * The repo side is a scratch database built from supabase/migrations in the local cluster
- * (--profile, default dev). Exits 0 when there is no drift, 1 when there is, 2 when the
- * comparison could not be made.
+ * (--profile, default dev): the repo is what its migrations give, so run db:migration first
+ * after editing sql/ or policies/. --sql also prints the statements (with the definitions)
+ * that would bring the database to the repo. Exits 0 when there is no drift, 1 when there
+ * is, 2 when the comparison could not be made.
  */
 import { readFileSync } from 'node:fs'
 import { profileFromArgs } from '../lib/profile.ts'
@@ -93,7 +95,9 @@ async function hasProjectSchema(url: string): Promise<boolean> {
 
 async function main(): Promise<number> {
   const url = option('--db-url')
-  if (!url) throw new StackError('usage: npm run db:drift -- --db-url <postgres url> [--json]')
+  if (argv.includes('--help') || argv.includes('-h') || !url) {
+    throw new StackError('usage: npm run db:drift -- --db-url <postgres url> [--json] [--sql]')
+  }
   await checkReachable(url)
   if (!(await hasProjectSchema(url))) {
     throw new StackError(`${safeUrl(url)} has no leaps-guard schema (public.users, private)`,
@@ -112,6 +116,11 @@ async function main(): Promise<number> {
       ...describeDifference(d, { from: 'database', to: 'repo' }),
       ...cronLines(await liveCronJobs(url), repoCronJobs()),
     ]
+    if (argv.includes('--sql') && d.statements.length > 0) {
+      // What migra would run on the database to make it match the repo: the definitions.
+      process.stdout.write('-- statements that would bring the database to the repo:\n'
+        + d.statements.join('\n') + '\n\n')
+    }
     if (argv.includes('--json')) {
       process.stdout.write(JSON.stringify({ drift: lines.length > 0, differences: lines }) + '\n')
     } else if (lines.length === 0) {

@@ -72,3 +72,34 @@ describe('npm run db:drift', () => {
     expect(stderr).toContain('has no leaps-guard schema')
   })
 })
+
+describe('npm run db:create', () => {
+  const run = (args: string[]) => spawnSync('npm', ['run', '--silent', 'db:create', '--', ...args,
+    '--profile', 'test'], { cwd: projectRoot, encoding: 'utf8', timeout: 60_000 })
+
+  it('creates a database with the platform layer, prints its URL, and drops it', async () => {
+    const created = run(['lg_created_by_test'])
+    expect(created.status, created.stderr).toBe(0)
+    const url = created.stdout.trim()
+    expect(url).toMatch(/\/lg_created_by_test$/)
+    const sql = connect(url)
+    try {
+      const [row] = await sql`select pg_catalog.to_regclass('auth.users') is not null as auth,
+                                     pg_catalog.to_regclass('public.users') is null as empty`
+      expect(row).toEqual({ auth: true, empty: true })
+    } finally {
+      await sql.end()
+    }
+    expect(run(['lg_created_by_test']).stderr).toContain('already exists')
+    expect(run(['lg_created_by_test', '--drop']).status).toBe(0)
+  })
+
+  it('refuses a bad name and the stack database with exit 2', () => {
+    const bad = run(['Bad-Name'])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toMatch(/^error: usage: npm run db:create/)
+    const own = run(['postgres'])
+    expect(own.status).toBe(2)
+    expect(own.stderr).toContain("is the stack's own database")
+  })
+})
