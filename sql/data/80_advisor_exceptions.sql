@@ -8,15 +8,6 @@
 
 with listed (cache_key, reason, reviewer) as (
     values
-        ('LG0102:public.users',
-            'audit trail not built yet: remove this exception when audit triggers exist',
-            'leaps-guard maintainers'),
-        ('LG0102:public.submissions',
-            'audit trail not built yet: remove this exception when audit triggers exist',
-            'leaps-guard maintainers'),
-        ('LG0102:public.submission_attachments',
-            'audit trail not built yet: remove this exception when audit triggers exist',
-            'leaps-guard maintainers'),
         ('LG0103:public.users',
             'retention rules not defined yet: remove this exception when private.retention_rules '
                 || 'has a rule for the table',

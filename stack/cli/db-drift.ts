@@ -49,11 +49,12 @@ function repoCronJobs(): CronJob[] {
     })))
 }
 
-async function liveCronJobs(url: string): Promise<CronJob[]> {
+/** The database's jobs, or undefined when it has no pg_cron. */
+async function liveCronJobs(url: string): Promise<CronJob[] | undefined> {
   const sql = connect(url)
   try {
     const [has] = await sql`select pg_catalog.to_regclass('cron.job') is not null as present`
-    if (!has?.present) return []
+    if (!has?.present) return undefined
     const rows = await sql`select jobname, schedule, command from cron.job order by jobname`
     return rows.map((r) => ({
       name: String(r.jobname ?? ''),
@@ -112,9 +113,13 @@ async function main(): Promise<number> {
     await buildFromMigrations(p, cluster.secrets, repo)
     step(`comparing with ${safeUrl(url)}`)
     const d = await compare(url, repo.url)
+    const live = await liveCronJobs(url)
+    if (live === undefined) {
+      step('this database has no pg_cron (it runs in one database per cluster): jobs not compared')
+    }
     const lines = [
       ...describeDifference(d, { from: 'database', to: 'repo' }),
-      ...cronLines(await liveCronJobs(url), repoCronJobs()),
+      ...(live === undefined ? [] : cronLines(live, repoCronJobs())),
     ]
     if (argv.includes('--sql') && d.statements.length > 0) {
       // What migra would run on the database to make it match the repo: the definitions.

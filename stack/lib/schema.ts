@@ -13,6 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import postgres from 'postgres'
+import './migra-fix.ts'
 import { run as migra } from '@pgkit/migra'
 import { createClient } from '@pgkit/client'
 import { projectRoot, type StackProfile } from './profile.ts'
@@ -21,13 +22,15 @@ import { applyMigrations, applyPlatform, connect } from './database.ts'
 import { StackError } from './cluster.ts'
 
 /** Schemas the project owns. Everything else belongs to the platform (Supabase). */
-export const PROJECT_SCHEMAS = ['public', 'private', 'advisor']
+export const PROJECT_SCHEMAS = ['public', 'private', 'advisor', 'audit']
 
 /** Platform schemas, left out of the schema diff (their project objects are fingerprinted). */
 const PLATFORM_SCHEMAS = [
   'auth', 'storage', 'vault', 'vault_internal', 'extensions', 'cron', 'supabase_migrations',
   'graphql', 'graphql_public', 'realtime', 'pgbouncer', 'net', 'supabase_functions',
   'pgsodium', 'pgsodium_masks', '_realtime', '_analytics', 'information_schema',
+  // Not the platform's, but runtime data: the audit log's monthly partitions.
+  'audit_partitions',
 ]
 
 /**
@@ -36,6 +39,9 @@ const PLATFORM_SCHEMAS = [
  */
 const PLATFORM_EXTENSION =
   /^(create|drop|alter) extension (if (not )?exists )?"?(pg_cron|pgaudit|plpgsql_check|pgtap|pgcrypto|uuid-ossp|pg_stat_statements)"?/i
+
+/** Monthly audit partitions are created by a job as time passes: data, not schema. */
+const MONTHLY_PARTITION = /audit_log_\d{4}_\d{2}\b/
 
 export interface DeclarativeFile {
   file: string
@@ -316,7 +322,7 @@ export async function compare(fromUrl: string, toUrl: string): Promise<SchemaDif
     // Privileges come from the catalog facts, which also see columns, functions and schemas.
     statements = [...m.statements].map((s) => s.trim())
       .filter((s) => s !== '' && !/^(grant|revoke)\s/i.test(s))
-      .filter((s) => !PLATFORM_EXTENSION.test(s))
+      .filter((s) => !PLATFORM_EXTENSION.test(s) && !MONTHLY_PARTITION.test(s))
   } catch (error) {
     throw new StackError(`the schema differ failed: ${(error as Error).message.split('\n')[0]}`)
   } finally {
@@ -330,10 +336,11 @@ export async function compare(fromUrl: string, toUrl: string): Promise<SchemaDif
     referenceRows(fromUrl, tables).catch(() => new Map<string, string>()),
     referenceRows(toUrl, tables).catch(() => new Map<string, string>()),
   ])
+  const schemaFact = (f: Fact) => !MONTHLY_PARTITION.test(f.object)
   return {
     statements,
-    onlyFrom: fa.filter((f) => !kb.has(factKey(f))),
-    onlyTo: fb.filter((f) => !ka.has(factKey(f))),
+    onlyFrom: fa.filter((f) => !kb.has(factKey(f)) && schemaFact(f)),
+    onlyTo: fb.filter((f) => !ka.has(factKey(f)) && schemaFact(f)),
     tables: tables.filter((t) => ra.get(t) !== rb.get(t)),
     toObjects: new Set(fb.map((f) => f.object)),
   }

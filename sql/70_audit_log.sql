@@ -1,0 +1,156 @@
+-- The audit trail: one append-only, partitioned log of row changes and privileged acts.
+--
+-- Rules it keeps:
+-- * it never holds personal data: columns listed in private.data_classification, and any
+--   bytea column (ciphertext, keys), appear only by name in changed_fields, never by value;
+-- * the actor is taken from the verified JWT claims for users; without a user it is the
+--   service, cron or the system, so a NULL auth.uid() never fails a write and never names
+--   the wrong party; request context (ip, user agent, request id) is recorded, never trusted;
+-- * no application role, the owner included, can UPDATE, DELETE or TRUNCATE a recorded event
+--   (guard triggers below); rows are sealed into a hash chain (audit.seal) and
+--   audit.verify_chain() finds an edited, deleted or reordered row.
+
+
+create schema if not exists audit;
+comment on schema audit is
+    'Audit trail: append-only event log, its hash chain and the compliance views over it.';
+
+revoke all on schema audit from public;
+grant usage on schema audit to authenticated, service_role;
+
+-- The monthly partitions live apart: they are created by a job as time passes (data more than
+-- schema), and schema comparison tools need not walk them. Nobody but the owner uses it.
+create schema if not exists audit_partitions;
+comment on schema audit_partitions is
+    'Monthly partitions of audit.audit_log, created by audit.ensure_partitions().';
+revoke all on schema audit_partitions from public;
+
+
+create type audit.actor_type as enum ('USER', 'SERVICE', 'CRON', 'SYSTEM');
+comment on type audit.actor_type is
+    'USER: a signed-in member (actor_id set); SERVICE: the service-role key; CRON: a pg_cron '
+    'job; SYSTEM: anything else (migrations, maintenance as the owner).';
+
+create type audit.outcome as enum ('SUCCESS', 'FAILURE', 'PARTIAL');
+
+
+create table audit.audit_log (
+    id bigint generated always as identity,
+    occurred_at timestamptz not null default pg_catalog.clock_timestamp(),
+    actor_id uuid,
+    actor_type audit.actor_type not null,
+    action text not null
+        check (action ~ '^[a-z_]+(\.[a-z_]+)*$'),
+    target_type text not null,
+    target_id text,
+    record_id uuid,
+    outcome audit.outcome not null default 'SUCCESS',
+    ip_address inet,
+    user_agent text
+        check (pg_catalog.length(user_agent) <= 512),
+    session_id uuid,
+    request_id text
+        check (pg_catalog.length(request_id) <= 64),
+    changed_fields text[],
+    metadata jsonb not null default '{}'::jsonb,
+    txid xid8 not null default pg_catalog.pg_current_xact_id(),
+    chain_seq bigint,
+    prev_hash bytea,
+    row_hash bytea,
+    primary key (id, occurred_at)
+) partition by range (occurred_at);
+
+comment on table audit.audit_log is
+    'Append-only audit events, partitioned by month. Row changes come from audit triggers '
+    '(audit.enable_tracking), other acts from audit.record_event().';
+comment on column audit.audit_log.action is
+    'insert, update or delete for row changes; dotted names for acts, e.g. dsar.export.';
+comment on column audit.audit_log.target_type is
+    'The table (schema.table) for row changes, or the kind of object an act was about.';
+comment on column audit.audit_log.record_id is
+    'Stable id of the changed row (from its table and primary key): follows one row''s history.';
+comment on column audit.audit_log.changed_fields is
+    'Columns whose value changed (NULL-aware). Personal or secret columns appear only here.';
+comment on column audit.audit_log.metadata is
+    'For row changes, new values of columns that are neither personal nor secret; for acts, '
+    'the caller''s details. Never personal data.';
+comment on column audit.audit_log.txid is
+    'Writing transaction; audit.seal() links only rows of finished transactions.';
+comment on column audit.audit_log.chain_seq is
+    'Position in the hash chain, given when the row is sealed (null until then).';
+comment on column audit.audit_log.row_hash is
+    'sha256(prev_hash || canonical row): editing, deleting or reordering breaks the chain.';
+
+create table audit_partitions.audit_log_default
+    partition of audit.audit_log default;
+
+create index audit_log_occurred_brin
+    on audit.audit_log using brin (occurred_at);
+create index audit_log_actor_idx
+    on audit.audit_log (actor_id, occurred_at)
+    where actor_id is not null;
+create index audit_log_action_idx
+    on audit.audit_log (action, occurred_at);
+create index audit_log_target_idx
+    on audit.audit_log (target_type, target_id);
+create index audit_log_record_idx
+    on audit.audit_log (record_id)
+    where record_id is not null;
+create index audit_log_unsealed_idx
+    on audit.audit_log (id)
+    where chain_seq is null;
+create index audit_log_chain_idx
+    on audit.audit_log (chain_seq)
+    where chain_seq is not null;
+
+
+-- The end of the chain: the last sealed position and its hash. One row.
+create table audit.chain_head (
+    id boolean primary key default true check (id),
+    last_seq bigint not null default 0,
+    last_hash bytea not null default '\x'::bytea,
+    sealed_at timestamptz
+);
+insert into audit.chain_head default values;
+
+comment on table audit.chain_head is
+    'Last sealed chain position and hash; verify_chain() also checks the chain reaches it.';
+
+
+-- Creates the monthly partitions from the current month to `months_ahead` months later.
+create function audit.ensure_partitions(months_ahead integer default 3)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    month date := pg_catalog.date_trunc('month', pg_catalog.now())::date;
+    created integer := 0;
+    name text;
+begin
+    for i in 0..months_ahead loop
+        name := 'audit_log_' || pg_catalog.to_char(month, 'YYYY_MM');
+        if pg_catalog.to_regclass('audit_partitions.' || name) is null then
+            execute pg_catalog.format(
+                'create table audit_partitions.%I partition of audit.audit_log '
+                    || 'for values from (%L) to (%L)',
+                name, month, (month + interval '1 month')::date);
+            if pg_catalog.to_regproc('audit.refuse_truncate') is not null then
+                execute pg_catalog.format('create trigger no_truncate before truncate on '
+                    || 'audit_partitions.%I for each statement '
+                    || 'execute function audit.refuse_truncate()',
+                    name);
+            end if;
+            created := created + 1;
+        end if;
+        month := (month + interval '1 month')::date;
+    end loop;
+    return created;
+end
+$$;
+
+comment on function audit.ensure_partitions(integer) is
+    'Creates missing monthly partitions of audit.audit_log up to months_ahead; idempotent.';
+
+select audit.ensure_partitions(3);

@@ -1,0 +1,20 @@
+-- pg_cron jobs of the project. cron.schedule() replaces a job of the same name, so this file
+-- is idempotent. pg_cron lives only in the stack's main database; elsewhere (scratch
+-- databases) there is nothing to schedule. npm run db:drift compares these with cron.job.
+
+do $do$
+begin
+    if pg_catalog.to_regnamespace('cron') is null then
+        return;
+    end if;
+
+    -- Link newly written audit rows into the hash chain.
+    perform cron.schedule('audit-seal', '* * * * *',
+        $$select pg_catalog.set_config('leaps.job', 'audit-seal', true), audit.seal()$$);
+
+    -- Keep three months of audit partitions ready ahead of time.
+    perform cron.schedule('audit-partitions', '0 3 1 * *',
+        $$select pg_catalog.set_config('leaps.job', 'audit-partitions', true),
+            audit.ensure_partitions(3)$$);
+end
+$do$;
