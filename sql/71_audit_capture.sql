@@ -19,7 +19,12 @@ begin
     if claims ->> 'role' = 'authenticated' and (claims ->> 'sub') ~* '^[0-9a-f-]{36}$' then
         actor_id := (claims ->> 'sub')::uuid;
         actor_type := 'USER';
-    elsif claims ->> 'role' = 'service_role' or current_user = 'service_role' then
+    -- The capture trigger and record_event are definers, so current_user is their owner
+    -- there; the role setting and the session user still name a service-role caller.
+    elsif claims ->> 'role' = 'service_role'
+        or 'service_role' in (current_user, session_user,
+            pg_catalog.current_setting('role', true))
+    then
         actor_type := 'SERVICE';
     elsif pg_catalog.current_setting('application_name', true) = 'pg_cron'
         or pg_catalog.current_setting('leaps.job', true) <> ''
@@ -126,6 +131,7 @@ declare
     target text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
     key_expr text;
     join_expr text;
+    key_changed boolean;
 begin
     select * into actor from audit.current_actor();
     select * into context from audit.request_context();
@@ -137,6 +143,22 @@ begin
         select pg_catalog.string_agg(pg_catalog.format('o.%1$I = n.%1$I', c), ' and ')
         from pg_catalog.unnest(pk_columns) as c
     );
+
+    -- Old and new rows are paired by primary key, so a row whose key changes could not be
+    -- paired and its change would go unrecorded: such an update is refused instead.
+    if tg_op = 'UPDATE' then
+        execute pg_catalog.format(
+            'select exists (select from new_rows as n where not exists '
+                || '(select from old_rows as o where %s))',
+            join_expr)
+        into key_changed;
+        if key_changed then
+            raise exception 'the primary key of % cannot change: its audit trail follows it',
+                target
+                using errcode = 'feature_not_supported',
+                    hint = 'Delete the row and insert it with the new key; both are recorded.';
+        end if;
+    end if;
 
     if tg_op = 'INSERT' then
         execute pg_catalog.format($sql$

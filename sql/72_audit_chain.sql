@@ -8,11 +8,14 @@
 
 
 -- The bytes a row's hash covers: every column but the hash columns, plus its position.
+-- Timestamps are rendered in UTC whatever the session's time zone, so a row hashes the same
+-- for the sealer and for any verifier.
 create function audit.canonical(entry audit.audit_log, seq bigint)
 returns bytea
 language sql
 immutable
 set search_path = ''
+set timezone = 'UTC'
 as $$
     select pg_catalog.convert_to(
         (pg_catalog.jsonb_build_object('chain_seq', seq)
@@ -69,6 +72,8 @@ comment on function audit.seal(integer) is
     'Links unsealed rows of finished transactions into the hash chain; returns how many.';
 
 
+-- Stable, so the walk and the head are read in one snapshot: a seal that commits while a long
+-- chain is walked is not mistaken for rows removed at the end.
 create function audit.verify_chain()
 returns table (
     valid boolean,
@@ -78,6 +83,7 @@ returns table (
     problem text
 )
 language plpgsql
+stable
 security definer
 set search_path = ''
 as $$

@@ -5,12 +5,18 @@
  * only themselves (also while suspended); an ADMIN or SUPERADMIN at aal2 (export:download)
  * may export anyone; a service-role caller must name the subject. Refusals do not reveal
  * whether a subject exists.
+ *
+ * Every answered request is in the audit trail as `dsar.export` on target `user` <subject>:
+ * an export is recorded in the same transaction that reads the data, so no export leaves
+ * without its record (if the record cannot be written, the answer is 500); a refusal is
+ * recorded as FAILURE in a transaction of its own, and a failure to record it is logged.
  */
 import { z } from 'zod'
+import { type AuditEvent, recordAudit, recordAuditAlone } from '../_shared/audit.ts'
 import { authenticate } from '../_shared/auth.ts'
 import { AppError } from '../_shared/errors.ts'
 import { readJsonObject, serveFunction } from '../_shared/http.ts'
-import type { Tx } from '../_shared/db.ts'
+import { requestContext, type Tx } from '../_shared/db.ts'
 
 const Body = z.strictObject({ subject: z.uuid().transform((id) => id.toLowerCase()).optional() })
 
@@ -129,37 +135,57 @@ async function collect(
 }
 
 export const handler = serveFunction('dsar-export', async (req, ctx) => {
-  const caller = await authenticate(req, ctx.verify, ctx.db)
+  const requestedAt = new Date().toISOString()
+  const db = ctx.db.forRequest(requestContext(req, ctx.requestId))
+  const caller = await authenticate(req, ctx.verify, db)
   const parsed = Body.safeParse(await readJsonObject(req))
   if (!parsed.success) {
     throw new AppError('bad_request', 'The body may hold only "subject", a user id (UUID)')
   }
   const subject = parsed.data.subject ?? (caller.kind === 'user' ? caller.id : undefined)
   if (!subject) throw new AppError('bad_request', 'Service calls must name the "subject"')
+  const forSelf = caller.kind === 'user' && caller.id === subject
+  const event = (outcome: AuditEvent['outcome'], details: AuditEvent['metadata']): AuditEvent => ({
+    action: 'dsar.export',
+    targetType: 'user',
+    targetId: subject,
+    outcome,
+    metadata: { request_kind: 'access', requested_at: requestedAt, ...details },
+    actorId: caller.kind === 'user' ? caller.id : undefined,
+    requestId: ctx.requestId,
+  })
 
   // Members always reach their own data: the right of access does not depend on the account
   // being in good standing, so a suspended member may still export. Anyone else's data needs
   // export:download in an allowed session (active, aal2 for administrators), decided by the
   // same helpers the RLS policies use.
-  if (caller.kind === 'user' && subject !== caller.id) {
-    const [rights] = await ctx.db.asCaller(caller.claims, (tx) => tx`
+  if (caller.kind === 'user' && !forSelf) {
+    const [rights] = await db.asCaller(caller.claims, (tx) => tx`
       select private.session_allowed() and private.authorize('export:download') as allowed`)
     if (rights?.allowed !== true) {
+      const refusal = event('FAILURE', { for_self: false, reason: 'forbidden' })
+      await recordAuditAlone(db, refusal, ctx.log)
       throw new AppError('forbidden', 'You may not export this member\'s data')
     }
   }
 
+  // One snapshot for the whole export, and the record of it written in the same transaction:
+  // if the record fails, the transaction fails and nothing is sent.
   const exportTimestamp = new Date().toISOString()
-  const doc = await ctx.db.asService(
-    (tx) => collect(tx, subject, { exportTimestamp, requestId: ctx.requestId }),
-    { snapshot: true },
-  )
+  const { doc, auditId } = await db.asService(async (tx) => {
+    const doc = await collect(tx, subject, { exportTimestamp, requestId: ctx.requestId })
+    const outcome = doc
+      ? event('SUCCESS', { completed_at: new Date().toISOString(), for_self: forSelf })
+      : event('FAILURE', { for_self: forSelf, reason: 'not_found' })
+    return { doc, auditId: await recordAudit(tx, outcome) }
+  }, { snapshot: true, readWrite: true })
   if (!doc) throw new AppError('not_found', 'No member with this id')
 
   ctx.log.info('dsar_export_completed', {
     caller_kind: caller.kind,
-    for_self: caller.kind === 'user' && caller.id === subject,
+    for_self: forSelf,
     bytes: doc.length,
+    audit_id: auditId,
   })
   return new Response(doc, {
     status: 200,

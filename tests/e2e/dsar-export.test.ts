@@ -375,3 +375,141 @@ describe('dsar-export: headers and logs', () => {
     expect(all).not.toContain('Test Member')
   })
 })
+
+describe('dsar-export: audit trail', () => {
+  interface AuditRow {
+    action: string
+    target_type: string
+    target_id: string | null
+    outcome: string
+    actor_type: string
+    actor_id: string | null
+    ip_address: string | null
+    user_agent: string | null
+    request_id: string
+    metadata: Record<string, unknown>
+    occurred_at: Date
+    row_text: string
+  }
+
+  const eventsOf = (requestId: string) => sql<AuditRow[]>`
+    select l.action, l.target_type, l.target_id, l.outcome::text, l.actor_type::text,
+           l.actor_id::text, host(l.ip_address) as ip_address, l.user_agent, l.request_id,
+           l.metadata, l.occurred_at, l::text as row_text
+    from audit.audit_log as l
+    where l.request_id = ${requestId}
+    order by l.id`
+
+  async function exportTraced(token: string, body: unknown, requestId: string) {
+    return exportAs(token, body, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'x-request-id': requestId,
+        'x-forwarded-for': '203.0.113.9, 10.1.2.3',
+        'user-agent': 'leaps-e2e/1.0',
+      },
+    })
+  }
+
+  it('leaves exactly one dsar.export SUCCESS event with the request id and no personal data',
+    async () => {
+      const requestId = `audit-ok-${randomUUID()}`
+      const before = Date.now()
+      const { status, json } = await exportTraced(await tokenFor(sql, alice), {}, requestId)
+      expect(status).toBe(200)
+      expect(json.request_id).toBe(requestId)
+      const events = await eventsOf(requestId)
+      expect(events).toHaveLength(1)
+      const [e] = events
+      expect(e).toMatchObject({
+        action: 'dsar.export',
+        target_type: 'user',
+        target_id: alice.id,
+        outcome: 'SUCCESS',
+        actor_type: 'USER',
+        actor_id: alice.id,
+        ip_address: '203.0.113.9',
+        user_agent: 'leaps-e2e/1.0',
+        request_id: requestId,
+      })
+      expect(Object.keys(e!.metadata).sort())
+        .toEqual(['completed_at', 'for_self', 'request_kind', 'requested_at'])
+      expect(e!.metadata).toMatchObject({ request_kind: 'access', for_self: true })
+      const requested = Date.parse(e!.metadata.requested_at as string)
+      const completed = Date.parse(e!.metadata.completed_at as string)
+      expect(new Date(requested).toISOString()).toBe(e!.metadata.requested_at)
+      expect(requested).toBeGreaterThanOrEqual(before - 1000)
+      expect(completed).toBeGreaterThanOrEqual(requested)
+      expect(completed).toBeLessThanOrEqual(Date.now() + 1000)
+      for (const personal of [alice.email, alice.handle, 'Test Member',
+        'Workshop on formative assessment', 'formative']) {
+        expect(e!.row_text).not.toContain(personal)
+      }
+    })
+
+  it('records an administrator exporting another member as their act, not for themselves',
+    async () => {
+      const requestId = `audit-admin-${randomUUID()}`
+      const token = await tokenFor(sql, admin, { aal: 'aal2' })
+      expect((await exportTraced(token, { subject: bob.id }, requestId)).status).toBe(200)
+      const events = await eventsOf(requestId)
+      expect(events.map((e) => [e.outcome, e.actor_type, e.actor_id, e.target_id,
+        e.metadata.for_self])).toEqual([['SUCCESS', 'USER', admin.id, bob.id, false]])
+      expect(events[0]!.row_text).not.toContain("Bob's project")
+    })
+
+  it('records a service-role export as SERVICE, naming no member as actor', async () => {
+    const requestId = `audit-service-${randomUUID()}`
+    const { status } = await exportTraced(stack.serviceRoleKey, { subject: bob.id }, requestId)
+    expect(status).toBe(200)
+    const events = await eventsOf(requestId)
+    expect(events.map((e) => [e.outcome, e.actor_type, e.actor_id, e.target_id]))
+      .toEqual([['SUCCESS', 'SERVICE', null, bob.id]])
+  })
+
+  it('leaves one FAILURE event for a 403, the same whether or not the subject exists',
+    async () => {
+      const token = await tokenFor(sql, alice)
+      for (const subject of [bob.id, randomUUID()]) {
+        const requestId = `audit-403-${randomUUID()}`
+        const { status } = await exportTraced(token, { subject }, requestId)
+        expect(status).toBe(403)
+        const events = await eventsOf(requestId)
+        expect(events).toHaveLength(1)
+        expect(events[0]).toMatchObject({
+          action: 'dsar.export',
+          target_type: 'user',
+          target_id: subject,
+          outcome: 'FAILURE',
+          actor_type: 'USER',
+          actor_id: alice.id,
+          ip_address: '203.0.113.9',
+        })
+        expect(events[0]!.metadata).toEqual({
+          request_kind: 'access',
+          requested_at: expect.any(String),
+          for_self: false,
+          reason: 'forbidden',
+        })
+      }
+    })
+
+  it('leaves a FAILURE event for an administrator asking for an unknown member (404)',
+    async () => {
+      const requestId = `audit-404-${randomUUID()}`
+      const token = await tokenFor(sql, admin, { aal: 'aal2' })
+      const subject = randomUUID()
+      expect((await exportTraced(token, { subject }, requestId)).status).toBe(404)
+      const events = await eventsOf(requestId)
+      expect(events.map((e) => [e.outcome, e.actor_id, e.target_id, e.metadata.reason]))
+        .toEqual([['FAILURE', admin.id, subject, 'not_found']])
+    })
+
+  it('records nothing for a request refused before the caller is known (401)', async () => {
+    const requestId = `audit-401-${randomUUID()}`
+    const expired = await tokenFor(sql, alice, { expiresIn: -60 })
+    expect((await exportTraced(expired, {}, requestId)).status).toBe(401)
+    expect(await eventsOf(requestId)).toEqual([])
+  })
+})
