@@ -4,7 +4,7 @@
  */
 import { AppError } from './errors.ts'
 import { type Config, config } from './config.ts'
-import { createDb, type Db } from './db.ts'
+import { createDb, type Db, requestContext } from './db.ts'
 import { createVerifier, type VerifyToken } from './jwt.ts'
 import { type Logger, logger } from './log.ts'
 
@@ -140,7 +140,9 @@ export function serveFunction(
       } else if (!options.methods.includes(req.method)) {
         throw new AppError('method_not_allowed', `Use ${options.methods.join(' or ')}`)
       } else {
-        response = await handler(req, { ...d, requestId, log })
+        // Every database call of the request carries its context (for the audit trail).
+        const db = d.db.forRequest(requestContext(req, requestId))
+        response = await handler(req, { ...d, db, requestId, log })
       }
     } catch (error) {
       const known = error instanceof AppError

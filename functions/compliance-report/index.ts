@@ -20,7 +20,6 @@
 import { z } from 'zod'
 import { type AuditEvent, recordAudit, recordAuditAlone } from '../_shared/audit.ts'
 import { authenticate } from '../_shared/auth.ts'
-import { requestContext } from '../_shared/db.ts'
 import { AppError } from '../_shared/errors.ts'
 import { json, readJsonObject, serveFunction } from '../_shared/http.ts'
 import { htmlCsp, renderReportHtml, Report } from './render.ts'
@@ -99,7 +98,7 @@ async function readParameters(req: Request): Promise<{ month?: string; format?: 
 const FORBIDDEN = 'Compliance reports are for administrators signed in with MFA (aal2)'
 
 const serve = serveFunction('compliance-report', async (req, ctx) => {
-  const db = ctx.db.forRequest(requestContext(req, ctx.requestId))
+  const db = ctx.db
   const caller = await authenticate(req, ctx.verify, db)
   const params = await readParameters(req)
   const firstDay = firstDayOf(params.month)

@@ -16,7 +16,7 @@ import { type AuditEvent, recordAudit, recordAuditAlone } from '../_shared/audit
 import { authenticate } from '../_shared/auth.ts'
 import { AppError } from '../_shared/errors.ts'
 import { readJsonObject, serveFunction } from '../_shared/http.ts'
-import { requestContext, type Tx } from '../_shared/db.ts'
+import type { Tx } from '../_shared/db.ts'
 
 const Body = z.strictObject({ subject: z.uuid().transform((id) => id.toLowerCase()).optional() })
 
@@ -136,7 +136,7 @@ async function collect(
 
 export const handler = serveFunction('dsar-export', async (req, ctx) => {
   const requestedAt = new Date().toISOString()
-  const db = ctx.db.forRequest(requestContext(req, ctx.requestId))
+  const db = ctx.db
   const caller = await authenticate(req, ctx.verify, db)
   const parsed = Body.safeParse(await readJsonObject(req))
   if (!parsed.success) {
