@@ -7,6 +7,7 @@
  *
  *   npm run bench -- rls            cost of the row-level security policies (see bench/rls.ts)
  *   npm run bench -- rls --keep     leave the bench cluster running afterwards
+ *   npm run bench -- audit          cost of the audit trail on writes (see bench/audit.ts)
  */
 import { StackError } from '../stack/lib/cluster.ts'
 import { fail } from '../stack/lib/say.ts'
@@ -17,6 +18,10 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
   rls: {
     about: 'RLS policies vs hand-written filters and vs the guide-style policies',
     load: async () => (await import('./rls.ts')).run,
+  },
+  audit: {
+    about: 'audit trail on bulk and concurrent writes, with vs without; seal and verify',
+    load: async () => (await import('./audit.ts')).run,
   },
 }
 
