@@ -168,10 +168,13 @@ begin
             select $1, $2, 'insert', $3, k.key,
                 extensions.uuid_generate_v5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', $3 || ':' || k.key),
                 $4, $5, $6, $7,
-                array(select j.key from pg_catalog.jsonb_object_keys(pg_catalog.to_jsonb(n)) as j(key)
-                      where pg_catalog.to_jsonb(n) -> j.key <> 'null'::jsonb order by 1),
-                pg_catalog.to_jsonb(n) - $8
+                array(select e.key from pg_catalog.jsonb_each(r.nj) as e
+                      where e.value <> 'null'::jsonb order by 1),
+                r.nj - $8
             from new_rows as n
+            -- Each row is turned into JSON once (offset 0 keeps the planner from inlining
+            -- the conversion into every place that reads it).
+            cross join lateral (select pg_catalog.to_jsonb(n) as nj offset 0) as r
             cross join lateral (select %s as key) as k
             $sql$, pg_catalog.format(key_expr, 'n'))
         using actor.actor_id, actor.actor_type, target, context.ip_address,
@@ -185,19 +188,22 @@ begin
                 extensions.uuid_generate_v5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', $3 || ':' || k.key),
                 $4, $5, $6, $7, ch.fields,
                 pg_catalog.jsonb_build_object('new', (
-                    select coalesce(pg_catalog.jsonb_object_agg(f, pg_catalog.to_jsonb(n) -> f), '{}')
+                    select coalesce(pg_catalog.jsonb_object_agg(f, r.nj -> f), '{}')
                     from pg_catalog.unnest(ch.fields) as f
                     where f <> all($8)))
             from new_rows as n
             join old_rows as o on %s
+            cross join lateral (
+                select pg_catalog.to_jsonb(n) as nj, pg_catalog.to_jsonb(o) as oj offset 0
+            ) as r
             cross join lateral (select %s as key) as k
             cross join lateral (
                 select array(
-                    select j.key
-                    from pg_catalog.jsonb_object_keys(pg_catalog.to_jsonb(n)) as j(key)
-                    where (pg_catalog.to_jsonb(n) -> j.key) is distinct from
-                        (pg_catalog.to_jsonb(o) -> j.key)
+                    select e.key
+                    from pg_catalog.jsonb_each(r.nj) as e
+                    where e.value is distinct from (r.oj -> e.key)
                     order by 1) as fields
+                offset 0
             ) as ch
             where pg_catalog.cardinality(ch.fields) > 0
             $sql$, join_expr, pg_catalog.format(key_expr, 'n'))
