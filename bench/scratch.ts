@@ -6,8 +6,11 @@
  */
 import { profile, type StackProfile } from '../stack/lib/profile.ts'
 import { loadOrCreateSecrets, superuserUrl, type LocalSecrets } from '../stack/lib/secrets.ts'
+import { rmSync } from 'node:fs'
+import path from 'node:path'
 import {
   clusterExists,
+  clusterRunning,
   createCluster,
   ensurePackages,
   startCluster,
@@ -26,6 +29,9 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   ensurePackages()
   const secrets = await loadOrCreateSecrets(p)
   if (!clusterExists(p)) createCluster(p, secrets)
+  // Each run writes its own server log (pgaudit logs every DDL statement of the migrations);
+  // an earlier run's log is not kept, so the folder does not grow run after run.
+  if (!clusterRunning(p)) rmSync(path.join(p.dir, 'postgres.log'), { force: true })
   startCluster(p)
   return { profile: p, secrets }
 }
