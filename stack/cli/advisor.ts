@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import postgres from 'postgres'
+import { connectionProblem } from '../lib/connection-error.ts'
 import { parse } from 'smol-toml'
 import { profile, projectRoot, type ProfileName } from '../lib/profile.ts'
 import { dbUrl, readSecrets } from '../lib/secrets.ts'
@@ -134,26 +135,10 @@ function configuredSchemas(): string[] {
 function describe(error: unknown, url: URL): string {
   const e = error as { code?: string; message?: string; errors?: Array<{ code?: string }> }
   const code = e.code ?? e.errors?.[0]?.code
-  const where = `${url.hostname}:${url.port || '5432'}`
   const user = decodeURIComponent(url.username || 'postgres')
-  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || user
+  const shared = connectionProblem(error, url)
+  if (shared) return shared
   switch (code) {
-    case 'ECONNREFUSED':
-      return `cannot connect to ${where}: connection refused`
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `cannot connect to ${where}: unknown host`
-    case 'ETIMEDOUT':
-    case 'CONNECT_TIMEOUT':
-      return `cannot connect to ${where}: timed out`
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return `cannot connect to ${where}: host unreachable`
-    case '28P01':
-    case '28000':
-      return `cannot connect to ${where} as ${user}: ${e.message ?? 'authentication failed'}`
-    case '3D000':
-      return `cannot connect to ${where}: database "${database}" does not exist`
     case '42501':
       return `${user} may not read the advisor (${e.message ?? 'permission denied'}); `
         + 'connect as postgres or service_role'

@@ -12,7 +12,8 @@ import { applyPlatform, connect } from '../lib/database.ts'
 import { dbUrl, superuserUrl } from '../lib/secrets.ts'
 import { step } from '../lib/say.ts'
 
-const USAGE = 'usage: npm run db:create -- <name> [--drop]   (name: a-z, 0-9, _; starts with a letter)'
+const USAGE = 'usage: npm run db:create -- <name> [--drop]   '
+  + '(name: a-z, 0-9 and _, starting with a letter)'
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2)

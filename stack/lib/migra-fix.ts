@@ -16,12 +16,17 @@ const { quoted_identifier: quoted } = require('@pgkit/schemainspect/dist/misc.js
   quoted_identifier: (name: string, schema?: string) => string
 }
 
+interface EnumNode {
+  signature: string
+  dependents: string[]
+}
+
 interface Node {
   signature: string
   dependent_on: string[]
   dependents: string[]
   parent_table?: string
-  columns?: Record<string, { is_enum?: boolean; enum?: { signature: string; dependents: string[] } }>
+  columns?: Record<string, { is_enum?: boolean; enum?: EnumNode }>
 }
 
 interface Inspector {
