@@ -68,7 +68,8 @@ comment on column audit.audit_log.action is
 comment on column audit.audit_log.target_type is
     'The table (schema.table) for row changes, or the kind of object an act was about.';
 comment on column audit.audit_log.record_id is
-    'Stable id of the changed row (from its table and primary key): follows one row''s history. '
+    'Stable id of the changed row, md5 of ''<table>:<primary key>'' as a uuid: follows one '
+    'row''s history. '
     'Look a row up by (target_type, target_id), which is indexed.';
 comment on column audit.audit_log.changed_fields is
     'Columns whose value changed (NULL-aware). Personal or secret columns appear only here.';
@@ -90,8 +91,6 @@ create index audit_log_occurred_brin
 create index audit_log_actor_idx
     on audit.audit_log (actor_id, occurred_at)
     where actor_id is not null;
-create index audit_log_action_idx
-    on audit.audit_log (action, occurred_at);
 create index audit_log_target_idx
     on audit.audit_log (target_type, target_id);
 create index audit_log_unsealed_idx

@@ -166,7 +166,7 @@ begin
                 record_id, ip_address, user_agent, request_id, session_id, changed_fields,
                 metadata)
             select $1, $2, 'insert', $3, k.key,
-                extensions.uuid_generate_v5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', $3 || ':' || k.key),
+                pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7,
                 array(select e.key from pg_catalog.jsonb_each(r.nj) as e
                       where e.value <> 'null'::jsonb order by 1),
@@ -185,7 +185,7 @@ begin
                 record_id, ip_address, user_agent, request_id, session_id, changed_fields,
                 metadata)
             select $1, $2, 'update', $3, k.key,
-                extensions.uuid_generate_v5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', $3 || ':' || k.key),
+                pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7, ch.fields,
                 pg_catalog.jsonb_build_object('new', (
                     select coalesce(pg_catalog.jsonb_object_agg(f, r.nj -> f), '{}')
@@ -215,7 +215,7 @@ begin
                 record_id, ip_address, user_agent, request_id, session_id, changed_fields,
                 metadata)
             select $1, $2, 'delete', $3, k.key,
-                extensions.uuid_generate_v5('6ba7b811-9dad-11d1-80b4-00c04fd430c8', $3 || ':' || k.key),
+                pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7, null, '{}'::jsonb
             from old_rows as o
             cross join lateral (select %s as key) as k
