@@ -53,7 +53,8 @@ describe('npm run db:drift', () => {
     expect(stdout).toContain(`[differs] ${policy}`)
     const grant = 'table privilege private.permissions: anon SELECT'
     expect(stdout).toContain(`[only in database] ${grant}`)
-    expect(stdout).toMatch(/\[only in repo\] trigger "?users_guard_update"? on "?public"?\."?users"?\n/)
+    const trigger = /\[only in repo\] trigger "?users_guard_update"? on "?public"?\."?users"?\n/
+    expect(stdout).toMatch(trigger)
     expect(stdout).toMatch(/\n3 difference\(s\)\n$/)
   })
 

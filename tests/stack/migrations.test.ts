@@ -136,7 +136,8 @@ describe('Supabase CLI (pinned, telemetry off) against a fresh database', () => 
   })
 
   it('supabase db lint finds no errors in our functions', () => {
-    const result = cli(['db', 'lint', '--db-url', `${pushed.url}?sslmode=disable`, '--level', 'warning',
+    const result = cli(['db', 'lint', '--db-url', `${pushed.url}?sslmode=disable`,
+      '--level', 'warning',
       '--fail-on', 'error', '--schema', 'public,private,advisor'])
     expect(result.status, result.stderr + result.stdout).toBe(0)
     expect(result.stdout + result.stderr).toContain('No schema errors found')
