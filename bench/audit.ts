@@ -382,7 +382,9 @@ interface Chain {
 
 async function sealAndVerify(s: Sessions): Promise<Chain> {
   const [pending] = await s.owner<Array<{ n: number }>>`
-    select count(*)::int as n from audit.audit_log where chain_seq is null`
+    select count(*)::int as n from audit.audit_log as l
+    where not exists (select 1 from audit.chain as c
+                      where c.log_id = l.id and c.occurred_at = l.occurred_at)`
   const unsealedBefore = pending!.n
   step(`sealing: select audit.seal(${SEAL_MAX}) over ${unsealedBefore.toLocaleString('en')} `
     + 'unsealed audit rows')

@@ -7,8 +7,10 @@
 --   service, cron or the system, so a NULL auth.uid() never fails a write and never names
 --   the wrong party; request context (ip, user agent, request id) is recorded, never trusted;
 -- * no application role, the owner included, can UPDATE, DELETE or TRUNCATE a recorded event
---   (guard triggers below); rows are sealed into a hash chain (audit.seal) and
---   audit.verify_chain() finds an edited, deleted or reordered row.
+--   (guard triggers in 71_audit_capture.sql); only the retention job removes whole expired
+--   partitions, never one under a legal hold (74_audit_retention.sql);
+-- * rows are linked into a hash chain kept in a narrow side table, audit.chain (audit.seal,
+--   72_audit_chain.sql), and audit.verify_chain() finds an edited, deleted or reordered row.
 
 
 create schema if not exists audit;
@@ -53,10 +55,7 @@ create table audit.audit_log (
         check (pg_catalog.length(request_id) <= 64),
     changed_fields text[],
     metadata jsonb not null default '{}'::jsonb,
-    txid xid8 not null default pg_catalog.pg_current_xact_id(),
-    chain_seq bigint,
-    prev_hash bytea,
-    row_hash bytea,
+    txid bigint not null default pg_catalog.pg_current_xact_id()::text::bigint,
     primary key (id, occurred_at)
 ) partition by range (occurred_at);
 
@@ -68,20 +67,16 @@ comment on column audit.audit_log.action is
 comment on column audit.audit_log.target_type is
     'The table (schema.table) for row changes, or the kind of object an act was about.';
 comment on column audit.audit_log.record_id is
-    'Stable id of the changed row, md5 of ''<table>:<primary key>'' as a uuid: follows one '
-    'row''s history. '
-    'Look a row up by (target_type, target_id), which is indexed.';
+    'Stable id of the changed row, audit.record_key(table, key): md5 of '
+    '''<schema>.<table>:<primary key>'' as a uuid. Indexed: follows one row''s history.';
 comment on column audit.audit_log.changed_fields is
     'Columns whose value changed (NULL-aware). Personal or secret columns appear only here.';
 comment on column audit.audit_log.metadata is
     'For row changes, new values of columns that are neither personal nor secret; for acts, '
     'the caller''s details. Never personal data.';
 comment on column audit.audit_log.txid is
-    'Writing transaction; audit.seal() links only rows of finished transactions.';
-comment on column audit.audit_log.chain_seq is
-    'Position in the hash chain, given when the row is sealed (null until then).';
-comment on column audit.audit_log.row_hash is
-    'sha256(prev_hash || canonical row): editing, deleting or reordering breaks the chain.';
+    'Writing transaction (pg_current_xact_id as a number); audit.seal() links only rows of '
+    'finished transactions, and finds the new ones by this column (BRIN-indexed).';
 
 create table audit_partitions.audit_log_default
     partition of audit.audit_log default;
@@ -91,21 +86,41 @@ create index audit_log_occurred_brin
 create index audit_log_actor_idx
     on audit.audit_log (actor_id, occurred_at)
     where actor_id is not null;
-create index audit_log_target_idx
-    on audit.audit_log (target_type, target_id);
-create index audit_log_unsealed_idx
-    on audit.audit_log (id)
-    where chain_seq is null;
-create index audit_log_chain_idx
-    on audit.audit_log (chain_seq)
-    where chain_seq is not null;
+create index audit_log_record_idx
+    on audit.audit_log (record_id)
+    where record_id is not null;
+-- Transaction ids grow with the table, so a BRIN index lets the sealer skip everything
+-- already sealed while costing writers next to nothing.
+create index audit_log_txid_brin
+    on audit.audit_log using brin (txid) with (autosummarize = on);
 
 
--- The end of the chain: the last sealed position and its hash. One row.
+-- The hash chain, apart from the log so that sealing only appends: one narrow row per sealed
+-- event, partitioned like the log so that retention drops a month of both together.
+create table audit.chain (
+    seq bigint not null,
+    log_id bigint not null,
+    occurred_at timestamptz not null,
+    row_hash bytea not null,
+    primary key (seq, occurred_at),
+    unique (log_id, occurred_at)
+) partition by range (occurred_at);
+
+comment on table audit.chain is
+    'Hash chain over audit.audit_log: position seq holds sha256(hash at seq - 1 || canonical '
+    'row of event log_id). Appended by audit.seal(); never updated.';
+
+create table audit_partitions.chain_default
+    partition of audit.chain default;
+
+
+-- The end of the chain: the last sealed position and its hash. One row. next_txid is the
+-- sealer's bookmark: every event of a transaction older than it is sealed.
 create table audit.chain_head (
     id boolean primary key default true check (id),
     last_seq bigint not null default 0,
     last_hash bytea not null default '\x'::bytea,
+    next_txid bigint not null default 0,
     sealed_at timestamptz
 );
 insert into audit.chain_head default values;
@@ -114,7 +129,24 @@ comment on table audit.chain_head is
     'Last sealed chain position and hash; verify_chain() also checks the chain reaches it.';
 
 
--- Creates the monthly partitions from the current month to `months_ahead` months later.
+-- Runs of the chain whose partitions the retention job dropped: verification steps over each
+-- run and resumes from its last hash. Written only by audit.retire_expired_partitions().
+create table audit.retired_links (
+    first_seq bigint primary key,
+    last_seq bigint not null,
+    last_hash bytea not null,
+    partition_month date not null,
+    retired_at timestamptz not null default pg_catalog.now(),
+    check (last_seq >= first_seq)
+);
+
+comment on table audit.retired_links is
+    'Chain positions first_seq..last_seq removed with an expired month, and the hash the chain '
+    'had at last_seq.';
+
+
+-- Creates the monthly partitions of the log and of the chain, from the current month to
+-- `months_ahead` months later, each with the guard against TRUNCATE.
 create function audit.ensure_partitions(months_ahead integer default 3)
 returns integer
 language plpgsql
@@ -124,23 +156,26 @@ as $$
 declare
     month date := pg_catalog.date_trunc('month', pg_catalog.now())::date;
     created integer := 0;
+    parent text;
     name text;
 begin
     for i in 0..months_ahead loop
-        name := 'audit_log_' || pg_catalog.to_char(month, 'YYYY_MM');
-        if pg_catalog.to_regclass('audit_partitions.' || name) is null then
-            execute pg_catalog.format(
-                'create table audit_partitions.%I partition of audit.audit_log '
-                    || 'for values from (%L) to (%L)',
-                name, month, (month + interval '1 month')::date);
-            if pg_catalog.to_regproc('audit.refuse_truncate') is not null then
-                execute pg_catalog.format('create trigger no_truncate before truncate on '
-                    || 'audit_partitions.%I for each statement '
-                    || 'execute function audit.refuse_truncate()',
-                    name);
+        foreach parent in array array['audit_log', 'chain'] loop
+            name := parent || '_' || pg_catalog.to_char(month, 'YYYY_MM');
+            if pg_catalog.to_regclass('audit_partitions.' || name) is null then
+                execute pg_catalog.format(
+                    'create table audit_partitions.%I partition of audit.%I '
+                        || 'for values from (%L) to (%L)',
+                    name, parent, month, (month + interval '1 month')::date);
+                if pg_catalog.to_regproc('audit.refuse_truncate') is not null then
+                    execute pg_catalog.format('create trigger no_truncate before truncate on '
+                        || 'audit_partitions.%I for each statement '
+                        || 'execute function audit.refuse_truncate()',
+                        name);
+                end if;
+                created := created + 1;
             end if;
-            created := created + 1;
-        end if;
+        end loop;
         month := (month + interval '1 month')::date;
     end loop;
     return created;
@@ -148,6 +183,7 @@ end
 $$;
 
 comment on function audit.ensure_partitions(integer) is
-    'Creates missing monthly partitions of audit.audit_log up to months_ahead; idempotent.';
+    'Creates missing monthly partitions of audit.audit_log and audit.chain up to months_ahead; '
+    'returns how many; idempotent.';
 
 select audit.ensure_partitions(3);

@@ -114,14 +114,86 @@ comment on function audit.hidden_columns(regclass) is
     'Columns of a table recorded only by name: classified personal data and bytea (secrets).';
 
 
+-- The stable id of a row's history: md5 of '<schema>.<table>:<primary key as text>' as a uuid
+-- (a compound key joined with commas). Lets a caller look a row's events up by record_id.
+create function audit.record_key(target regclass, key text)
+returns uuid
+language sql
+stable
+set search_path = ''
+as $$
+    select pg_catalog.md5(
+        (select pg_catalog.format('%I.%I', n.nspname, c.relname)
+         from pg_catalog.pg_class as c
+         join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+         where c.oid = target)
+        || ':' || key)::uuid
+$$;
+
+comment on function audit.record_key(regclass, text) is
+    'record_id of the row of a tracked table with this primary key (as text; compound keys '
+    'joined with commas), e.g. audit.record_key(''public.users'', id::text).';
+
+
+-- Whether `=` can compare two values of a type, so that IS DISTINCT FROM works on it: true
+-- for types with a default btree operator class, enums, and arrays or domains of those.
+-- Others (json, xml, point...) are compared as text.
+create function audit.has_equality(type_oid oid)
+returns boolean
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+    current oid := type_oid;
+    kind "char";
+    base oid;
+    element oid;
+    length smallint;
+begin
+    -- Domains stand for their base type, arrays for their element type.
+    for i in 1..10 loop
+        select t.typtype, t.typbasetype, t.typelem, t.typlen
+        into kind, base, element, length
+        from pg_catalog.pg_type as t
+        where t.oid = current;
+        if kind = 'd' then
+            current := base;
+        elsif element <> 0 and length = -1 then
+            current := element;
+        else
+            exit;
+        end if;
+    end loop;
+    return kind = 'e' or exists (
+        select 1
+        from pg_catalog.pg_opclass as c
+        join pg_catalog.pg_am as m on m.oid = c.opcmethod
+        where m.amname = 'btree'
+            and c.opcdefault
+            and c.opcintype = current
+    );
+end
+$$;
+
+comment on function audit.has_equality(oid) is
+    'True when values of the type can be compared with =; capture_changes compares the '
+    'others as text.';
+
+
 -- Statement-level trigger: one pass over the transition tables per statement. Argument: the
--- primary key columns. Hidden columns are read per statement, so a change to the
--- classification registry takes effect at once.
+-- primary key columns. The comparisons are written out column by column for the table (typed
+-- IS DISTINCT FROM, no per-row JSON walk), and the hidden columns are read per statement, so a
+-- change to the classification registry or to the table's columns takes effect at once.
 create function audit.capture_changes()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
+-- The statements below are planned on every call: JIT compilation would cost more than it
+-- saves, and pairing old and new rows by hash needs more than the default work_mem.
+set jit = off
+set work_mem = '64MB'
 as $$
 declare
     pk_columns text[] := pg_catalog.string_to_array(tg_argv[0], ',');
@@ -129,9 +201,19 @@ declare
     actor record;
     context record;
     target text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
+    -- One time and one transaction id for the whole statement: its events sort together.
+    stamp timestamptz := pg_catalog.clock_timestamp();
+    tx bigint := pg_catalog.pg_current_xact_id()::text::bigint;
     key_expr text;
     join_expr text;
-    key_changed boolean;
+    set_fields text;
+    changed_fields text;
+    dropped_fields text;
+    columns_sql constant text := $sql$
+        insert into audit.audit_log (occurred_at, txid, actor_id, actor_type, action,
+            target_type, target_id, record_id, ip_address, user_agent, request_id, session_id,
+            changed_fields, metadata)
+        $sql$;
 begin
     select * into actor from audit.current_actor();
     select * into context from audit.request_context();
@@ -143,85 +225,80 @@ begin
         select pg_catalog.string_agg(pg_catalog.format('o.%1$I = n.%1$I', c), ' and ')
         from pg_catalog.unnest(pk_columns) as c
     );
-
-    -- Old and new rows are paired by primary key, so a row whose key changes could not be
-    -- paired and its change would go unrecorded: such an update is refused instead.
-    if tg_op = 'UPDATE' then
-        execute pg_catalog.format(
-            'select exists (select from new_rows as n where not exists '
-                || '(select from old_rows as o where %s))',
-            join_expr)
-        into key_changed;
-        if key_changed then
-            raise exception 'the primary key of % cannot change: its audit trail follows it',
-                target
-                using errcode = 'feature_not_supported',
-                    hint = 'Delete the row and insert it with the new key; both are recorded.';
-        end if;
-    end if;
+    -- Per column: set (insert), changed (update), and left out of the new values (update:
+    -- unchanged or hidden). Types without = are compared through their text form.
+    select
+        pg_catalog.string_agg(
+            pg_catalog.format('case when n.%1$I is not null then %1$L end', a.attname),
+            ', ' order by a.attname),
+        pg_catalog.string_agg(
+            pg_catalog.format('case when %2$s is distinct from %3$s then %1$L end',
+                a.attname, x.new_value, x.old_value),
+            ', ' order by a.attname),
+        pg_catalog.string_agg(
+            case
+                when a.attname = any(hidden) then pg_catalog.quote_literal(a.attname)
+                else pg_catalog.format('case when %2$s is not distinct from %3$s then %1$L end',
+                    a.attname, x.new_value, x.old_value)
+            end,
+            ', ' order by a.attname)
+    into set_fields, changed_fields, dropped_fields
+    from pg_catalog.pg_attribute as a
+    cross join lateral (
+        select
+            pg_catalog.format(case when audit.has_equality(a.atttypid) then 'n.%I'
+                else 'n.%I::text' end, a.attname) as new_value,
+            pg_catalog.format(case when audit.has_equality(a.atttypid) then 'o.%I'
+                else 'o.%I::text' end, a.attname) as old_value
+    ) as x
+    where a.attrelid = tg_relid
+        and a.attnum > 0
+        and not a.attisdropped;
 
     if tg_op = 'INSERT' then
-        execute pg_catalog.format($sql$
-            insert into audit.audit_log (actor_id, actor_type, action, target_type, target_id,
-                record_id, ip_address, user_agent, request_id, session_id, changed_fields,
-                metadata)
-            select $1, $2, 'insert', $3, k.key,
+        execute columns_sql || pg_catalog.format($sql$
+            select $9, $10, $1, $2, 'insert', $3, k.key,
                 pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7,
-                array(select e.key from pg_catalog.jsonb_each(r.nj) as e
-                      where e.value <> 'null'::jsonb order by 1),
-                r.nj - $8
+                pg_catalog.array_remove(array[%s], null),
+                pg_catalog.to_jsonb(n) - $8
             from new_rows as n
-            -- Each row is turned into JSON once (offset 0 keeps the planner from inlining
-            -- the conversion into every place that reads it).
-            cross join lateral (select pg_catalog.to_jsonb(n) as nj offset 0) as r
             cross join lateral (select %s as key) as k
-            $sql$, pg_catalog.format(key_expr, 'n'))
+            $sql$, set_fields, pg_catalog.format(key_expr, 'n'))
         using actor.actor_id, actor.actor_type, target, context.ip_address,
-            context.user_agent, context.request_id, context.session_id, hidden;
+            context.user_agent, context.request_id, context.session_id, hidden, stamp, tx;
     elsif tg_op = 'UPDATE' then
-        execute pg_catalog.format($sql$
-            insert into audit.audit_log (actor_id, actor_type, action, target_type, target_id,
-                record_id, ip_address, user_agent, request_id, session_id, changed_fields,
-                metadata)
-            select $1, $2, 'update', $3, k.key,
+        -- Old and new rows are paired by primary key, so a row whose key changes could not be
+        -- paired and its change would go unrecorded: such an update is refused instead.
+        execute columns_sql || pg_catalog.format($sql$
+            select $9, $10, $1, $2, 'update', $3, k.key,
                 pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7, ch.fields,
-                pg_catalog.jsonb_build_object('new', (
-                    select coalesce(pg_catalog.jsonb_object_agg(f, r.nj -> f), '{}')
-                    from pg_catalog.unnest(ch.fields) as f
-                    where f <> all($8)))
+                pg_catalog.jsonb_build_object('new', pg_catalog.to_jsonb(n) - ch.dropped)
             from new_rows as n
-            join old_rows as o on %s
-            cross join lateral (
-                select pg_catalog.to_jsonb(n) as nj, pg_catalog.to_jsonb(o) as oj offset 0
-            ) as r
+            left join old_rows as o on %s
             cross join lateral (select %s as key) as k
             cross join lateral (
-                select array(
-                    select e.key
-                    from pg_catalog.jsonb_each(r.nj) as e
-                    where e.value is distinct from (r.oj -> e.key)
-                    order by 1) as fields
+                select pg_catalog.array_remove(array[%s], null) as fields,
+                    pg_catalog.array_remove(array[%s], null) as dropped
                 offset 0
             ) as ch
-            where pg_catalog.cardinality(ch.fields) > 0
-            $sql$, join_expr, pg_catalog.format(key_expr, 'n'))
+            where (o.%I is not null or audit.refuse_key_change($3))
+                and pg_catalog.cardinality(ch.fields) > 0
+            $sql$, join_expr, pg_catalog.format(key_expr, 'n'), changed_fields,
+                dropped_fields, pk_columns[1])
         using actor.actor_id, actor.actor_type, target, context.ip_address,
-            context.user_agent, context.request_id, context.session_id, hidden;
+            context.user_agent, context.request_id, context.session_id, hidden, stamp, tx;
     else
-        execute pg_catalog.format($sql$
-            insert into audit.audit_log (actor_id, actor_type, action, target_type, target_id,
-                record_id, ip_address, user_agent, request_id, session_id, changed_fields,
-                metadata)
-            select $1, $2, 'delete', $3, k.key,
+        execute columns_sql || pg_catalog.format($sql$
+            select $8, $9, $1, $2, 'delete', $3, k.key,
                 pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7, null, '{}'::jsonb
             from old_rows as o
             cross join lateral (select %s as key) as k
             $sql$, pg_catalog.format(key_expr, 'o'))
         using actor.actor_id, actor.actor_type, target, context.ip_address,
-            context.user_agent, context.request_id, context.session_id;
+            context.user_agent, context.request_id, context.session_id, stamp, tx;
     end if;
     return null;
 end
@@ -230,6 +307,20 @@ $$;
 comment on function audit.capture_changes() is
     'Audit trigger (statement level, transition tables): one event per changed row, with the '
     'changed columns and the new values of columns that are neither personal nor secret.';
+
+
+-- Raised from inside capture_changes' statement for a row whose primary key changed.
+create function audit.refuse_key_change(target text)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+    raise exception 'the primary key of % cannot change: its audit trail follows it', target
+        using errcode = 'feature_not_supported',
+            hint = 'Delete the row and insert it with the new key; both are recorded.';
+end
+$$;
 
 
 create function audit.enable_tracking(target regclass)
@@ -341,22 +432,13 @@ comment on function audit.record_event(text, text, text, audit.outcome, jsonb, u
     'acts for. Metadata must hold no personal data.';
 
 
--- Append-only: nothing changes a recorded event. The only UPDATE allowed seals a row: it sets
--- the chain columns once and leaves everything else as it was.
+-- Append-only: nothing changes or removes a recorded event, nor a link of the chain.
 create function audit.refuse_changes()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-    if tg_op = 'UPDATE'
-        and old.chain_seq is null
-        and new.chain_seq is not null
-        and (pg_catalog.to_jsonb(old) - 'chain_seq' - 'prev_hash' - 'row_hash')
-            = (pg_catalog.to_jsonb(new) - 'chain_seq' - 'prev_hash' - 'row_hash')
-    then
-        return new;
-    end if;
     raise exception 'the audit log is append-only: % refused', pg_catalog.lower(tg_op)
         using errcode = 'insufficient_privilege',
             hint = 'Expired partitions are removed whole by the retention job.';
@@ -379,19 +461,32 @@ create trigger audit_log_append_only
     before update or delete on audit.audit_log
     for each row execute function audit.refuse_changes();
 
+create trigger chain_append_only
+    before update or delete on audit.chain
+    for each row execute function audit.refuse_changes();
+
+create trigger retired_links_append_only
+    before update or delete on audit.retired_links
+    for each statement execute function audit.refuse_changes();
+
 create trigger audit_log_no_truncate
     before truncate on audit.audit_log
     for each statement execute function audit.refuse_truncate();
 
-create trigger audit_log_default_no_truncate
-    before truncate on audit_partitions.audit_log_default
+create trigger chain_no_truncate
+    before truncate on audit.chain
+    for each statement execute function audit.refuse_truncate();
+
+create trigger retired_links_no_truncate
+    before truncate on audit.retired_links
     for each statement execute function audit.refuse_truncate();
 
 create trigger chain_head_no_delete
     before delete or truncate on audit.chain_head
     for each statement execute function audit.refuse_truncate();
 
--- Partitions created before this file get the same guard (later ones get it at creation).
+-- Partitions (default ones included) created before this file get the same guard against
+-- TRUNCATE; later ones get it at creation (audit.ensure_partitions).
 do $$
 declare
     part regclass;
@@ -399,8 +494,7 @@ begin
     for part in
         select i.inhrelid::regclass
         from pg_catalog.pg_inherits as i
-        where i.inhparent = 'audit.audit_log'::regclass
-            and i.inhrelid <> 'audit_partitions.audit_log_default'::regclass
+        where i.inhparent in ('audit.audit_log'::regclass, 'audit.chain'::regclass)
     loop
         execute pg_catalog.format('create trigger no_truncate before truncate on %s '
             || 'for each statement execute function audit.refuse_truncate()', part);
@@ -415,9 +509,12 @@ revoke all on function audit.enable_tracking(regclass) from public, anon, authen
 revoke all on function audit.disable_tracking(regclass) from public, anon, authenticated;
 revoke all on function audit.hidden_columns(regclass) from public, anon, authenticated;
 revoke all on function audit.capture_changes() from public, anon, authenticated;
+revoke all on function audit.refuse_key_change(text) from public, anon, authenticated;
+revoke all on function audit.has_equality(oid) from public, anon, authenticated;
 revoke all on function audit.record_event(text, text, text, audit.outcome, jsonb, uuid, text)
     from public, anon, authenticated;
 grant execute on function audit.record_event(text, text, text, audit.outcome, jsonb, uuid, text)
     to service_role;
 grant execute on function audit.current_actor(), audit.request_context()
     to authenticated, service_role;
+grant execute on function audit.record_key(regclass, text) to authenticated, service_role;

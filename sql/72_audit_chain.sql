@@ -2,12 +2,13 @@
 --
 -- Rows are written without a hash, so concurrent writers never wait on each other. audit.seal()
 -- (a pg_cron job, and before every verification or digest) links the rows of finished
--- transactions in id order: each gets the next chain_seq, the previous row's hash, and
+-- transactions in id order: each gets the next position in audit.chain with
 -- sha256(previous hash || canonical row). A row of a transaction still running when the
--- sealer looks is linked by a later run, after whatever was sealed meanwhile.
+-- sealer looks is linked by a later run, after whatever was sealed meanwhile. Sealing only
+-- appends to audit.chain: the log itself is never updated.
 
 
--- The bytes a row's hash covers: every column but the hash columns, plus its position.
+-- The bytes a row's hash covers: every column of the event, plus its position in the chain.
 -- Timestamps are rendered in UTC whatever the session's time zone, so a row hashes the same
 -- for the sealer and for any verifier.
 create function audit.canonical(entry audit.audit_log, seq bigint)
@@ -19,7 +20,7 @@ set timezone = 'UTC'
 as $$
     select pg_catalog.convert_to(
         (pg_catalog.jsonb_build_object('chain_seq', seq)
-            || (pg_catalog.to_jsonb(entry) - 'chain_seq' - 'prev_hash' - 'row_hash'))::text,
+            || pg_catalog.to_jsonb(entry))::text,
         'UTF8')
 $$;
 
@@ -29,42 +30,62 @@ returns bigint
 language plpgsql
 security definer
 set search_path = ''
+set jit = off
 as $$
 declare
     head audit.chain_head;
     entry audit.audit_log;
-    horizon xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+    -- Transactions below the horizon have all finished: no new row of theirs can appear.
+    horizon bigint := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint;
     seq bigint;
     hash bytea;
-    sealed bigint := 0;
+    seqs bigint[] := '{}';
+    ids bigint[] := '{}';
+    stamps timestamptz[] := '{}';
+    hashes bytea[] := '{}';
 begin
     -- One sealer at a time: the head row is the lock.
     select * into head from audit.chain_head for update;
     seq := head.last_seq;
     hash := head.last_hash;
+    -- Rows of transactions from next_txid up to the horizon, not yet linked (a run that hit
+    -- max_rows leaves some behind and keeps its bookmark).
     for entry in
-        select *
+        select l.*
         from audit.audit_log as l
-        where l.chain_seq is null
+        where l.txid >= head.next_txid
             and l.txid < horizon
+            and not exists (
+                select 1
+                from audit.chain as c
+                where c.log_id = l.id
+                    and c.occurred_at = l.occurred_at
+            )
         order by l.id
         limit max_rows
     loop
         seq := seq + 1;
-        update audit.audit_log as l
-        set chain_seq = seq,
-            prev_hash = hash,
-            row_hash = extensions.digest(hash || audit.canonical(entry, seq), 'sha256')
-        where l.id = entry.id
-            and l.occurred_at = entry.occurred_at
-        returning l.row_hash into hash;
-        sealed := sealed + 1;
+        hash := extensions.digest(hash || audit.canonical(entry, seq), 'sha256');
+        seqs := seqs || seq;
+        ids := ids || entry.id;
+        stamps := stamps || entry.occurred_at;
+        hashes := hashes || hash;
     end loop;
+
+    insert into audit.chain (seq, log_id, occurred_at, row_hash)
+    select *
+    from rows from (pg_catalog.unnest(seqs), pg_catalog.unnest(ids), pg_catalog.unnest(stamps),
+        pg_catalog.unnest(hashes));
+
     update audit.chain_head
     set last_seq = seq,
         last_hash = hash,
+        next_txid = case
+            when pg_catalog.cardinality(ids) < max_rows then horizon
+            else head.next_txid
+        end,
         sealed_at = pg_catalog.now();
-    return sealed;
+    return pg_catalog.cardinality(ids);
 end
 $$;
 
@@ -73,7 +94,8 @@ comment on function audit.seal(integer) is
 
 
 -- Stable, so the walk and the head are read in one snapshot: a seal that commits while a long
--- chain is walked is not mistaken for rows removed at the end.
+-- chain is walked is not mistaken for rows removed at the end. Runs retired by the retention
+-- job are stepped over, resuming from the hash they ended with.
 create function audit.verify_chain()
 returns table (
     valid boolean,
@@ -86,43 +108,64 @@ language plpgsql
 stable
 security definer
 set search_path = ''
+set jit = off
 as $$
 declare
-    entry audit.audit_log;
+    link record;
+    retired audit.retired_links;
     head audit.chain_head;
-    expected_seq bigint := 0;
+    expected_seq bigint := 1;
     hash bytea := '\x'::bytea;
 begin
     rows_checked := 0;
-    for entry in
-        select * from audit.audit_log as l where l.chain_seq is not null order by l.chain_seq
+    for link in
+        select c.seq, c.log_id, c.row_hash, l as entry, l.id is not null as present
+        from audit.chain as c
+        left join audit.audit_log as l
+            on l.id = c.log_id
+            and l.occurred_at = c.occurred_at
+        order by c.seq
     loop
-        expected_seq := expected_seq + 1;
-        if entry.chain_seq <> expected_seq then
+        -- Step over retired runs that start where the chain is expected to continue.
+        loop
+            select * into retired from audit.retired_links as r where r.first_seq = expected_seq;
+            exit when not found or link.seq = expected_seq;
+            expected_seq := retired.last_seq + 1;
+            hash := retired.last_hash;
+        end loop;
+        if link.seq <> expected_seq then
             return query select false, rows_checked, expected_seq, null::bigint,
-                pg_catalog.format('row %s of the chain is missing (deleted)', expected_seq);
+                pg_catalog.format('link %s of the chain is missing (deleted)', expected_seq);
             return;
         end if;
-        if entry.prev_hash is distinct from hash then
-            return query select false, rows_checked, entry.chain_seq, entry.id,
-                'link broken: the row before it was changed, removed or moved'::text;
+        if not link.present then
+            return query select false, rows_checked, link.seq, link.log_id,
+                'the event this link seals was deleted'::text;
             return;
         end if;
-        if entry.row_hash is distinct from
-            extensions.digest(hash || audit.canonical(entry, entry.chain_seq), 'sha256')
+        if link.row_hash is distinct from
+            extensions.digest(hash || audit.canonical(link.entry, link.seq), 'sha256')
         then
-            return query select false, rows_checked, entry.chain_seq, entry.id,
-                'row content changed after it was recorded'::text;
+            return query select false, rows_checked, link.seq, link.log_id,
+                'row content changed, or rows swapped, after it was sealed'::text;
             return;
         end if;
-        hash := entry.row_hash;
+        hash := link.row_hash;
+        expected_seq := expected_seq + 1;
         rows_checked := rows_checked + 1;
     end loop;
+    -- Retired runs at the very end (or a chain wholly retired).
+    loop
+        select * into retired from audit.retired_links as r where r.first_seq = expected_seq;
+        exit when not found;
+        expected_seq := retired.last_seq + 1;
+        hash := retired.last_hash;
+    end loop;
     select * into head from audit.chain_head;
-    if head.last_seq <> expected_seq or head.last_hash is distinct from hash then
-        return query select false, rows_checked, expected_seq + 1, null::bigint,
+    if head.last_seq <> expected_seq - 1 or head.last_hash is distinct from hash then
+        return query select false, rows_checked, expected_seq, null::bigint,
             pg_catalog.format('the chain ends at %s but its head says %s: rows removed at the end',
-                expected_seq, head.last_seq);
+                expected_seq - 1, head.last_seq);
         return;
     end if;
     return query select true, rows_checked, null::bigint, null::bigint, null::text;
@@ -152,23 +195,37 @@ stable
 security definer
 set search_path = ''
 as $$
-    select exists (
-        select 1
-        from audit.audit_log as l
-        where l.chain_seq = seq
-            and pg_catalog.encode(l.row_hash, 'hex') = expected_hash
-    )
+    select case
+        when exists (select 1 from audit.chain as c where c.seq = digest_matches.seq) then exists (
+            select 1
+            from audit.chain as c
+            where c.seq = digest_matches.seq
+                and pg_catalog.encode(c.row_hash, 'hex') = expected_hash)
+        -- A position the retention job retired: only the end of a retired run kept its hash.
+        when exists (
+            select 1
+            from audit.retired_links as r
+            where digest_matches.seq between r.first_seq and r.last_seq
+        ) then (
+            select pg_catalog.encode(r.last_hash, 'hex') = expected_hash
+            from audit.retired_links as r
+            where r.last_seq = digest_matches.seq)
+        else false
+    end
 $$;
 
 comment on function audit.digest_matches(bigint, text) is
-    'True when the sealed row at seq still has the hash an exported digest recorded.';
+    'True when the chain at seq still has the hash an exported digest recorded; false when it '
+    'does not or seq was never sealed; null when seq was retired with an expired month.';
 
 
 -- Reading the log: ADMIN and SUPERADMIN (audit:view) at aal2, through RLS. No client writes.
 alter table audit.audit_log enable row level security;
+alter table audit.chain enable row level security;
 alter table audit.chain_head enable row level security;
+alter table audit.retired_links enable row level security;
 grant select on audit.audit_log to authenticated, service_role;
-grant select on audit.chain_head to service_role;
+grant select on audit.chain, audit.chain_head, audit.retired_links to service_role;
 
 create policy "active sessions only, privileged ones at aal2"
     on audit.audit_log

@@ -47,7 +47,9 @@ function runPgTap(env: NodeJS.ProcessEnv): Tally {
   // Print failures and the per-file summary; passing assertions would drown them.
   for (const line of lines) {
     if (/^\s*not ok/.test(line) || /^#/.test(line.trim()) || /\.\. (ok|Failed|Dubious)/.test(line)
-      || /^(Files|Result|All tests)/.test(line) || /Parse errors|Wstat|No plan/.test(line)) {
+      || /^(Files|Result|All tests)/.test(line) || /Parse errors|Wstat|No plan/.test(line)
+      // The error that stopped a file (psql prints it on stderr, with the file and line).
+      || /^psql:.*(ERROR|FATAL)|^(DETAIL|HINT):/.test(line)) {
       process.stdout.write(line + '\n')
     }
   }

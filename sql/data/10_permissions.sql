@@ -16,6 +16,8 @@ values
     ('analytics:view_all', 'ADMIN', 'Read every member''s points and badges'),
     ('export:download', 'ADMIN', 'Export any member''s personal data'),
     ('audit:view', 'ADMIN', 'Read the audit trail'),
+    ('legal_hold:manage', 'ADMIN', 'Place and lift legal holds on members, submissions and '
+        || 'audit periods'),
     ('system:configure', 'SUPERADMIN', 'Change platform settings such as the badge catalogue'),
     ('security:manage', 'SUPERADMIN', 'Grant ADMIN or SUPERADMIN and manage security settings'),
     ('backup:restore', 'SUPERADMIN', 'Restore data from backups')
@@ -27,6 +29,7 @@ delete from private.permissions
 where permission not in (
     'submission:create', 'submission:view_own', 'profile:update_own', 'leaderboard:view_public',
     'submission:review', 'submission:view_all', 'user:view_basic', 'user:manage',
-    'analytics:view_all', 'export:download', 'audit:view', 'system:configure',
+    'analytics:view_all', 'export:download', 'audit:view', 'legal_hold:manage',
+    'system:configure',
     'security:manage', 'backup:restore'
 );

@@ -32,7 +32,9 @@ with listed (schema_name, table_name, column_name, sensitivity, category, note) 
         ('public', 'submission_attachments', 'file_name', 'LOW', 'file',
             'Name given by the uploader; may contain a name.'),
         ('public', 'submission_attachments', 'storage_path', 'LOW', 'file',
-            'Storage location; contains the owner''s user id.')
+            'Storage location; contains the owner''s user id.'),
+        ('private', 'legal_holds', 'reason', 'MEDIUM', 'legal',
+            'Grounds of a legal hold (case reference, authority); may name people.')
 ),
 removed as (
     delete from private.data_classification as dc

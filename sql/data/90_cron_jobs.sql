@@ -16,5 +16,10 @@ begin
     perform cron.schedule('audit-partitions', '0 3 1 * *',
         $$select pg_catalog.set_config('leaps.job', 'audit-partitions', true),
             audit.ensure_partitions(3)$$);
+
+    -- Drop the audit months past their retention period (legal holds keep theirs).
+    perform cron.schedule('audit-retention', '30 3 1 * *',
+        $$select pg_catalog.set_config('leaps.job', 'audit-retention', true),
+            pg_catalog.count(*) from audit.retire_expired_partitions()$$);
 end
 $do$;

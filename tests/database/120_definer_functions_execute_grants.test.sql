@@ -32,6 +32,9 @@ select set_eq(
     $$values
         ('set_user_role(uuid,app_role)'),
         ('set_user_status(uuid,account_status)'),
+        ('place_legal_hold(private.hold_scope,text,uuid,timestamp with time zone,'
+            || 'timestamp with time zone,timestamp with time zone)'),
+        ('lift_legal_hold(uuid)'),
         ('private.authorize(text)'),
         ('private.session_allowed()')$$,
     'grants: authenticated can call exactly the SECURITY DEFINER functions granted by name'

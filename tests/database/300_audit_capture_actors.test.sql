@@ -282,7 +282,7 @@ select is(
     (select pg_catalog.array_agg(l.target_type || ' ' || l.action || ' ' || l.actor_type
         || ' ' || (l.actor_id = :'superadmin') order by l.target_type)
     from audit.audit_log as l
-    where l.txid = pg_catalog.pg_current_xact_id()
+    where l.txid = pg_catalog.pg_current_xact_id()::text::bigint
         and l.actor_id is not distinct from :'superadmin'
         and (l.target_type = 'private.role_changes'
             or (l.target_type = 'public.users' and 'role' = any (l.changed_fields)))),

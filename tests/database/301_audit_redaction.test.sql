@@ -22,7 +22,7 @@ language sql
 as $$
     select pg_catalog.count(*)
     from audit.audit_log as l
-    where l.txid = pg_catalog.pg_current_xact_id()
+    where l.txid = pg_catalog.pg_current_xact_id()::text::bigint
         and pg_catalog.strpos(l::text, value) > 0
 $$;
 
@@ -171,7 +171,7 @@ select is(
     (select pg_catalog.array_agg(distinct pg_catalog.concat(l.metadata::text, ' ',
         coalesce(l.changed_fields::text, 'null')))
     from audit.audit_log as l
-    where l.txid = pg_catalog.pg_current_xact_id() and l.action = 'delete'),
+    where l.txid = pg_catalog.pg_current_xact_id()::text::bigint and l.action = 'delete'),
     array['{} null'],
     'every delete event carries no values and no field list'
 );

@@ -82,7 +82,7 @@ select is(
 create temporary table before_count on commit drop as
 select pg_catalog.count(*) as n
 from audit.audit_log as l
-where l.txid = pg_catalog.pg_current_xact_id();
+where l.txid = pg_catalog.pg_current_xact_id()::text::bigint;
 
 create function pg_temp.new_events()
 returns bigint
@@ -90,7 +90,7 @@ language sql
 as $$
     select pg_catalog.count(*) - (select n from before_count)
     from audit.audit_log as l
-    where l.txid = pg_catalog.pg_current_xact_id()
+    where l.txid = pg_catalog.pg_current_xact_id()::text::bigint
 $$;
 
 update public.users set school = null where id = :'one';
@@ -105,7 +105,7 @@ select tests.create_submission(:'one', 'Audit 302') as submission \gset
 truncate before_count;
 insert into before_count
 select pg_catalog.count(*) from audit.audit_log as l
-where l.txid = pg_catalog.pg_current_xact_id();
+where l.txid = pg_catalog.pg_current_xact_id()::text::bigint;
 
 update public.submissions set payload = '{"hours": 2}' where id = :'submission';
 select is(pg_temp.new_events(), 0::bigint,

@@ -40,26 +40,27 @@ select pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) as finished
 select audit.seal() as sealed \gset
 
 select is(
-    (select l.chain_seq from audit.audit_log as l where l.id = :own_event),
-    null::bigint,
+    (select pg_catalog.count(*) from audit.chain as c where c.log_id = :own_event),
+    0::bigint,
     'service_role: seal leaves the rows of a transaction still running unsealed'
 );
 
 select is(
     (select pg_catalog.count(*) from audit.audit_log as l
-    where l.chain_seq is null
-        and l.txid < :'finished_before'::xid8),
+    where l.txid < :'finished_before'::text::bigint
+        and not exists (select 1 from audit.chain as c
+                        where c.log_id = l.id and c.occurred_at = l.occurred_at)),
     0::bigint,
     'service_role: after seal no row of a finished transaction is left unsealed'
 );
 
 select ok(
-    (select h.last_seq = (select pg_catalog.max(l.chain_seq) from audit.audit_log as l)
+    (select h.last_seq = (select pg_catalog.max(c.seq) from audit.chain as c)
         and h.last_seq > 0
-        and h.last_hash = (select l.row_hash from audit.audit_log as l
-                           where l.chain_seq = h.last_seq)
+        and h.last_hash = (select c.row_hash from audit.chain as c where c.seq = h.last_seq)
+        and h.next_txid = :'finished_before'::text::bigint
     from audit.chain_head as h),
-    'service_role: the head names the last sealed row and its hash'
+    'service_role: the head names the last link, its hash, and the sealer''s bookmark'
 );
 
 select is(
@@ -85,13 +86,15 @@ reset timezone;
 
 select is(
     (select pg_catalog.count(*)
-    from audit.audit_log as l
-    where l.chain_seq is not null
-        and l.row_hash is distinct from extensions.digest(
-            l.prev_hash || audit.canonical(l, l.chain_seq), 'sha256')),
+    from audit.chain as c
+    join audit.audit_log as l on l.id = c.log_id and l.occurred_at = c.occurred_at
+    left join audit.chain as p on p.seq = c.seq - 1
+    where c.row_hash is distinct from extensions.digest(
+            coalesce(p.row_hash, '\x'::bytea) || audit.canonical(l, c.seq), 'sha256')),
     0::bigint,
-    'postgres: every row''s hash is sha256(previous hash || canonical row)'
+    'postgres: every link''s hash is sha256(previous hash || canonical row)'
 );
+
 
 select is(
     pg_catalog.array_agg(p.provolatile::text || ' ' || p.proname order by p.proname),

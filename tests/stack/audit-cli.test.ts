@@ -52,27 +52,33 @@ const verifyChain = async (tx: postgres.TransactionSql) => {
   return v!
 }
 
-/** Recomputes every hash from `fromSeq` to the end and moves the head: a careful rewrite. */
+/** Recomputes every link's hash from `fromSeq` to the end and moves the head: a careful
+ * rewrite. */
 const rehashFrom = (fromSeq: number) => `
   do $$
   declare
-      entry audit.audit_log;
-      hash bytea := coalesce((select l.row_hash from audit.audit_log as l
-                              where l.chain_seq = ${fromSeq - 1}), '\\x'::bytea);
+      link record;
+      hash bytea := coalesce((select c.row_hash from audit.chain as c
+                              where c.seq = ${fromSeq - 1}), '\\x'::bytea);
   begin
-      for entry in
-          select * from audit.audit_log as l where l.chain_seq >= ${fromSeq} order by l.chain_seq
+      for link in
+          select c.seq, c.occurred_at, l as entry
+          from audit.chain as c
+          join audit.audit_log as l on l.id = c.log_id and l.occurred_at = c.occurred_at
+          where c.seq >= ${fromSeq}
+          order by c.seq
       loop
-          update audit.audit_log as l
-          set prev_hash = hash,
-              row_hash = extensions.digest(hash || audit.canonical(entry, entry.chain_seq),
-                  'sha256')
-          where l.id = entry.id and l.occurred_at = entry.occurred_at
-          returning l.row_hash into hash;
+          hash := extensions.digest(hash || audit.canonical(link.entry, link.seq), 'sha256');
+          update audit.chain as c
+          set row_hash = hash
+          where c.seq = link.seq and c.occurred_at = link.occurred_at;
       end loop;
       update audit.chain_head set last_hash = hash;
   end
   $$`
+
+/** The id of the event sealed at a chain position. */
+const eventAt = (seq: number) => `(select c.log_id from audit.chain as c where c.seq = ${seq})`
 
 class Rollback extends Error {}
 
@@ -101,14 +107,14 @@ describe('verify_chain against a superuser editing the log (rolled back)', () =>
 
   const rowAt = async (tx: postgres.TransactionSql, seq: number) =>
     (await tx<Array<{ id: string }>>`
-      select id::text from audit.audit_log where chain_seq = ${seq}`)[0]!.id
+      select log_id::text as id from audit.chain where seq = ${seq}`)[0]!.id
 
   beforeAll(async () => {
     su = postgres(asSuperuser(stack.dbUrl), { max: 1, onnotice: () => {} })
     // Enough finished history to cut into; the stack's seed usually provides it already.
     const [row] = await su<Array<{ finished: number }>>`
       select count(*)::int as finished from audit.audit_log
-      where txid < pg_snapshot_xmin(pg_current_snapshot())`
+      where txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
     for (let i = row?.finished ?? 0; i < 8; i += 1) {
       await su`select audit.record_event('test.chain_fixture', 'test', ${String(i)})`
     }
@@ -130,36 +136,50 @@ describe('verify_chain against a superuser editing the log (rolled back)', () =>
   it('finds a sealed row whose metadata was edited, at its position', async () => {
     const { seq, id, v } = await tampered(async (tx, last) => {
       const seq = Math.floor(last / 2)
-      await tx`update audit.audit_log set metadata = metadata || '{"edited": true}'
-               where chain_seq = ${seq}`
+      await tx.unsafe(`update audit.audit_log set metadata = metadata || '{"edited": true}'
+                       where id = ${eventAt(seq)}`)
       return { seq, id: await rowAt(tx, seq), v: await verifyChain(tx) }
     })
     expect(v).toEqual({
       valid: false, rows_checked: seq - 1, first_bad_seq: seq, first_bad_id: id,
-      problem: 'row content changed after it was recorded',
+      problem: 'row content changed, or rows swapped, after it was sealed',
     })
   })
 
   it('finds a sealed row whose actor was rewritten', async () => {
     const { seq, v } = await tampered(async (tx, last) => {
       const seq = last - 1
-      await tx`update audit.audit_log set actor_id = gen_random_uuid(), actor_type = 'USER'
-               where chain_seq = ${seq}`
+      await tx.unsafe(`update audit.audit_log set actor_id = gen_random_uuid(),
+                       actor_type = 'USER' where id = ${eventAt(seq)}`)
       return { seq, v: await verifyChain(tx) }
     })
     expect([v.valid, v.first_bad_seq, v.problem])
-      .toEqual([false, seq, 'row content changed after it was recorded'])
+      .toEqual([false, seq, 'row content changed, or rows swapped, after it was sealed'])
   })
 
-  it('finds a deleted sealed row as the gap it leaves', async () => {
+  it('finds a deleted sealed event by the link left without it', async () => {
+    const { seq, id, v } = await tampered(async (tx, last) => {
+      const seq = Math.floor(last / 2)
+      const id = await rowAt(tx, seq)
+      await tx.unsafe(`delete from audit.audit_log where id = ${id}`)
+      return { seq, id, v: await verifyChain(tx) }
+    })
+    expect(v).toEqual({
+      valid: false, rows_checked: seq - 1, first_bad_seq: seq, first_bad_id: id,
+      problem: 'the event this link seals was deleted',
+    })
+  })
+
+  it('finds an event deleted together with its link as the gap it leaves', async () => {
     const { seq, v } = await tampered(async (tx, last) => {
       const seq = Math.floor(last / 2)
-      await tx`delete from audit.audit_log where chain_seq = ${seq}`
+      await tx.unsafe(`delete from audit.audit_log where id = ${eventAt(seq)}`)
+      await tx`delete from audit.chain where seq = ${seq}`
       return { seq, v: await verifyChain(tx) }
     })
     expect(v).toEqual({
       valid: false, rows_checked: seq - 1, first_bad_seq: seq, first_bad_id: null,
-      problem: `row ${seq} of the chain is missing (deleted)`,
+      problem: `link ${seq} of the chain is missing (deleted)`,
     })
   })
 
@@ -168,21 +188,24 @@ describe('verify_chain against a superuser editing the log (rolled back)', () =>
       const a = Math.floor(last / 2) - 1
       const b = a + 2
       const movedId = await rowAt(tx, b)
-      await tx`update audit.audit_log
-               set chain_seq = case chain_seq when ${a}::bigint then ${b}::bigint
-                                              else ${a}::bigint end
-               where chain_seq in (${a}, ${b})`
+      const otherId = await rowAt(tx, a)
+      // Through a free id, since each event is sealed at most once (unique log_id).
+      await tx`update audit.chain set log_id = -1 where seq = ${a}`
+      await tx`update audit.chain set log_id = ${otherId}::bigint where seq = ${b}`
+      await tx`update audit.chain set log_id = ${movedId}::bigint where seq = ${a}`
       return { a, movedId, v: await verifyChain(tx) }
     })
     expect(v).toEqual({
       valid: false, rows_checked: a - 1, first_bad_seq: a, first_bad_id: movedId,
-      problem: 'link broken: the row before it was changed, removed or moved',
+      problem: 'row content changed, or rows swapped, after it was sealed',
     })
   })
 
   it('finds the last rows deleted, against the chain head', async () => {
     const { last, v } = await tampered(async (tx, last) => {
-      await tx`delete from audit.audit_log where chain_seq > ${last - 2}`
+      await tx.unsafe(`delete from audit.audit_log
+                       where id in (select log_id from audit.chain where seq > ${last - 2})`)
+      await tx`delete from audit.chain where seq > ${last - 2}`
       return { last, v: await verifyChain(tx) }
     })
     expect(v).toEqual({
@@ -197,11 +220,11 @@ describe('verify_chain against a superuser editing the log (rolled back)', () =>
         const seq = Math.floor(last / 2)
         const [before] = await tx<Array<{ hash: string; previous: string }>>`
           select last_hash as hash,
-                 (select encode(row_hash, 'hex') from audit.audit_log
-                  where chain_seq = ${seq - 1}) as previous
+                 (select encode(row_hash, 'hex') from audit.chain
+                  where seq = ${seq - 1}) as previous
           from audit.chain_digest()`
-        await tx`update audit.audit_log set metadata = metadata || '{"edited": true}'
-                 where chain_seq = ${seq}`
+        await tx.unsafe(`update audit.audit_log set metadata = metadata || '{"edited": true}'
+                         where id = ${eventAt(seq)}`)
         await tx.unsafe(rehashFrom(seq))
         const [m] = await tx<Array<{ head: boolean; earlier: boolean }>>`
           select audit.digest_matches(${last}, ${before!.hash}) as head,
@@ -363,18 +386,20 @@ describe('npm run audit:digest and audit:verify', () => {
 
   it('verify answers 1 with the first bad seq when a sealed row was edited', async () => {
     const edited = await copyOfBase('edited')
-    await tamper(edited, `update audit.audit_log set metadata = '{"n": 99}' where chain_seq = 3`)
+    await tamper(edited,
+      `update audit.audit_log set metadata = '{"n": 99}' where id = ${eventAt(3)}`)
     const { status, stdout } = verify(edited)
     expect(status).toBe(1)
     const [broken, before] = stdout.split('\n')
     expect(broken).toMatch(/^audit chain broken at seq 3 \(audit id \d+\): /)
-    expect(broken).toContain(': row content changed after it was recorded')
+    expect(broken).toContain(': row content changed, or rows swapped, after it was sealed')
     expect(before).toBe('2 rows verified before it')
   })
 
   it('verify answers 1 when rows were removed at the end', async () => {
     const cut = await copyOfBase('cut')
-    await tamper(cut, 'delete from audit.audit_log where chain_seq > 6')
+    await tamper(cut, 'delete from audit.audit_log where id in '
+      + '(select log_id from audit.chain where seq > 6); delete from audit.chain where seq > 6')
     const { status, stdout } = verify(cut)
     expect(status).toBe(1)
     expect(stdout).toContain('audit chain broken at seq 7: the chain ends at 6 but its head '
@@ -384,7 +409,8 @@ describe('npm run audit:digest and audit:verify', () => {
   it('verify --digest answers 1 when history was rewritten consistently', async () => {
     const rewritten = await copyOfBase('rewritten')
     await tamper(rewritten,
-      `update audit.audit_log set metadata = '{"n": 99}' where chain_seq = 5; ${rehashFrom(5)}`)
+      `update audit.audit_log set metadata = '{"n": 99}' where id = ${eventAt(5)};
+       ${rehashFrom(5)}`)
     expect(verify(rewritten).status).toBe(0)
     const { status, stdout } = verify(rewritten, ['--digest', path.join(workDir, 'base.json')])
     expect(status).toBe(1)
