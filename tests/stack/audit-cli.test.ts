@@ -189,10 +189,15 @@ describe('verify_chain against a superuser editing the log (rolled back)', () =>
       const b = a + 2
       const movedId = await rowAt(tx, b)
       const otherId = await rowAt(tx, a)
-      // Through a free id, since each event is sealed at most once (unique log_id).
+      // Each link names its event by (log_id, occurred_at); both move (in SQL, keeping the
+      // microseconds), through a free id since each event is sealed at most once.
+      const at = (id: string) => tx`(select l.occurred_at from audit.audit_log as l
+                                     where l.id = ${id}::bigint)`
       await tx`update audit.chain set log_id = -1 where seq = ${a}`
-      await tx`update audit.chain set log_id = ${otherId}::bigint where seq = ${b}`
-      await tx`update audit.chain set log_id = ${movedId}::bigint where seq = ${a}`
+      await tx`update audit.chain set log_id = ${otherId}::bigint, occurred_at = ${at(otherId)}
+               where seq = ${b}`
+      await tx`update audit.chain set log_id = ${movedId}::bigint, occurred_at = ${at(movedId)}
+               where seq = ${a}`
       return { a, movedId, v: await verifyChain(tx) }
     })
     expect(v).toEqual({
