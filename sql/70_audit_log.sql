@@ -68,7 +68,8 @@ comment on column audit.audit_log.target_type is
     'The table (schema.table) for row changes, or the kind of object an act was about.';
 comment on column audit.audit_log.record_id is
     'Stable id of the changed row, audit.record_key(table, key): md5 of '
-    '''<schema>.<table>:<primary key>'' as a uuid. Indexed: follows one row''s history.';
+    '''<schema>.<table>:<primary key>'' as a uuid: follows one row''s history, see '
+    'audit.record_history().';
 comment on column audit.audit_log.changed_fields is
     'Columns whose value changed (NULL-aware). Personal or secret columns appear only here.';
 comment on column audit.audit_log.metadata is
@@ -86,9 +87,8 @@ create index audit_log_occurred_brin
 create index audit_log_actor_idx
     on audit.audit_log (actor_id, occurred_at)
     where actor_id is not null;
-create index audit_log_record_idx
-    on audit.audit_log (record_id)
-    where record_id is not null;
+-- No index on record_id here: one on a random key would be the dearest part of every audited
+-- write. The sealer copies record_id into audit.chain, indexed there, off the write path.
 -- Transaction ids grow with the table, so a BRIN index lets the sealer skip everything
 -- already sealed while costing writers next to nothing.
 create index audit_log_txid_brin
@@ -102,13 +102,19 @@ create table audit.chain (
     log_id bigint not null,
     occurred_at timestamptz not null,
     row_hash bytea not null,
+    record_id uuid,
     primary key (seq, occurred_at),
     unique (log_id, occurred_at)
 ) partition by range (occurred_at);
 
+create index chain_record_idx
+    on audit.chain (record_id)
+    where record_id is not null;
+
 comment on table audit.chain is
     'Hash chain over audit.audit_log: position seq holds sha256(hash at seq - 1 || canonical '
-    'row of event log_id). Appended by audit.seal(); never updated.';
+    'row of event log_id). Appended by audit.seal(); never updated. record_id (copied from the '
+    'event, indexed) serves audit.record_history().';
 
 create table audit_partitions.chain_default
     partition of audit.chain default;

@@ -181,42 +181,34 @@ comment on function audit.has_equality(oid) is
     'others as text.';
 
 
--- Statement-level trigger: one pass over the transition tables per statement. Argument: the
--- primary key columns. The comparisons are written out column by column for the table (typed
--- IS DISTINCT FROM, no per-row JSON walk), and the hidden columns are read per statement, so a
--- change to the classification registry or to the table's columns takes effect at once.
-create function audit.capture_changes()
-returns trigger
+-- The INSERT into the log that one audit trigger call runs, written out for a table's columns
+-- as they are now: typed IS DISTINCT FROM per column (text for types without =), no per-row
+-- JSON walk. Parameters: $1 actor id, $2 actor type, $3 target, $4 ip, $5 user agent,
+-- $6 request id, $7 session id, $8 hidden columns, $9 time, $10 transaction id.
+create function audit.capture_statement(
+    target regclass,
+    operation text,
+    pk_columns text[],
+    hidden text[]
+)
+returns text
 language plpgsql
-security definer
+stable
 set search_path = ''
--- The statements below are planned on every call: JIT compilation would cost more than it
--- saves, and pairing old and new rows by hash needs more than the default work_mem.
-set jit = off
-set work_mem = '64MB'
 as $$
 declare
-    pk_columns text[] := pg_catalog.string_to_array(tg_argv[0], ',');
-    hidden text[] := audit.hidden_columns(tg_relid);
-    actor record;
-    context record;
-    target text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
-    -- One time and one transaction id for the whole statement: its events sort together.
-    stamp timestamptz := pg_catalog.clock_timestamp();
-    tx bigint := pg_catalog.pg_current_xact_id()::text::bigint;
     key_expr text;
     join_expr text;
     set_fields text;
     changed_fields text;
-    dropped_fields text;
-    columns_sql constant text := $sql$
+    new_values text;
+    changed_values text;
+    head constant text := $sql$
         insert into audit.audit_log (occurred_at, txid, actor_id, actor_type, action,
             target_type, target_id, record_id, ip_address, user_agent, request_id, session_id,
             changed_fields, metadata)
         $sql$;
 begin
-    select * into actor from audit.current_actor();
-    select * into context from audit.request_context();
     key_expr := (
         select pg_catalog.string_agg(pg_catalog.format('%%1$s.%I::text', c), ' || '','' || ')
         from pg_catalog.unnest(pk_columns) as c
@@ -225,8 +217,10 @@ begin
         select pg_catalog.string_agg(pg_catalog.format('o.%1$I = n.%1$I', c), ' and ')
         from pg_catalog.unnest(pk_columns) as c
     );
-    -- Per column: set (insert), changed (update), and left out of the new values (update:
-    -- unchanged or hidden). Types without = are compared through their text form.
+    -- Per column: set (insert), changed (update); and for columns that are not hidden, the
+    -- value (insert) or the value if changed (update). JSON is built from those columns only:
+    -- converting the whole row and removing keys costs more, and hidden ones never enter it.
+    -- jsonb_build_object takes at most 100 arguments, so values go in groups of 40 columns.
     select
         pg_catalog.string_agg(
             pg_catalog.format('case when n.%1$I is not null then %1$L end', a.attname),
@@ -235,71 +229,161 @@ begin
             pg_catalog.format('case when %2$s is distinct from %3$s then %1$L end',
                 a.attname, x.new_value, x.old_value),
             ', ' order by a.attname),
-        pg_catalog.string_agg(
-            case
-                when a.attname = any(hidden) then pg_catalog.quote_literal(a.attname)
-                else pg_catalog.format('case when %2$s is not distinct from %3$s then %1$L end',
-                    a.attname, x.new_value, x.old_value)
-            end,
-            ', ' order by a.attname)
-    into set_fields, changed_fields, dropped_fields
+        coalesce((
+            select pg_catalog.string_agg(g.pairs, ' || ')
+            from (
+                select pg_catalog.format('pg_catalog.jsonb_build_object(%s)',
+                    pg_catalog.string_agg(pg_catalog.format('%1$L, n.%1$I', v.attname), ', '
+                        order by v.attname)) as pairs
+                from (
+                    select c.attname, (pg_catalog.row_number() over (order by c.attname) - 1)
+                        / 40 as grp
+                    from pg_catalog.pg_attribute as c
+                    where c.attrelid = target
+                        and c.attnum > 0
+                        and not c.attisdropped
+                        and c.attname <> all(hidden)
+                ) as v
+                group by v.grp
+            ) as g
+        ), '''{}''::jsonb'),
+        coalesce(pg_catalog.string_agg(
+            pg_catalog.format('case when %2$s is distinct from %3$s then '
+                || 'pg_catalog.jsonb_build_object(%1$L, n.%1$I) else ''{}''::jsonb end',
+                a.attname, x.new_value, x.old_value),
+            ' || ' order by a.attname) filter (where a.attname <> all(hidden)), '''{}''::jsonb')
+    into set_fields, changed_fields, new_values, changed_values
     from pg_catalog.pg_attribute as a
+    cross join lateral (select audit.has_equality(a.atttypid) as comparable) as e
     cross join lateral (
         select
-            pg_catalog.format(case when audit.has_equality(a.atttypid) then 'n.%I'
-                else 'n.%I::text' end, a.attname) as new_value,
-            pg_catalog.format(case when audit.has_equality(a.atttypid) then 'o.%I'
-                else 'o.%I::text' end, a.attname) as old_value
+            pg_catalog.format(case when e.comparable then 'n.%I' else 'n.%I::text' end,
+                a.attname) as new_value,
+            pg_catalog.format(case when e.comparable then 'o.%I' else 'o.%I::text' end,
+                a.attname) as old_value
     ) as x
-    where a.attrelid = tg_relid
+    where a.attrelid = target
         and a.attnum > 0
         and not a.attisdropped;
 
-    if tg_op = 'INSERT' then
-        execute columns_sql || pg_catalog.format($sql$
+    if operation = 'INSERT' then
+        return head || pg_catalog.format($sql$
             select $9, $10, $1, $2, 'insert', $3, k.key,
                 pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7,
                 pg_catalog.array_remove(array[%s], null),
-                pg_catalog.to_jsonb(n) - $8
+                %s
             from new_rows as n
             cross join lateral (select %s as key) as k
-            $sql$, set_fields, pg_catalog.format(key_expr, 'n'))
-        using actor.actor_id, actor.actor_type, target, context.ip_address,
-            context.user_agent, context.request_id, context.session_id, hidden, stamp, tx;
-    elsif tg_op = 'UPDATE' then
+            $sql$, set_fields, new_values, pg_catalog.format(key_expr, 'n'));
+    elsif operation = 'UPDATE' then
         -- Old and new rows are paired by primary key, so a row whose key changes could not be
         -- paired and its change would go unrecorded: such an update is refused instead.
-        execute columns_sql || pg_catalog.format($sql$
+        return head || pg_catalog.format($sql$
             select $9, $10, $1, $2, 'update', $3, k.key,
                 pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7, ch.fields,
-                pg_catalog.jsonb_build_object('new', pg_catalog.to_jsonb(n) - ch.dropped)
+                pg_catalog.jsonb_build_object('new', %s)
             from new_rows as n
             left join old_rows as o on %s
             cross join lateral (select %s as key) as k
             cross join lateral (
-                select pg_catalog.array_remove(array[%s], null) as fields,
-                    pg_catalog.array_remove(array[%s], null) as dropped
+                select pg_catalog.array_remove(array[%s], null) as fields
                 offset 0
             ) as ch
             where (o.%I is not null or audit.refuse_key_change($3))
                 and pg_catalog.cardinality(ch.fields) > 0
-            $sql$, join_expr, pg_catalog.format(key_expr, 'n'), changed_fields,
-                dropped_fields, pk_columns[1])
-        using actor.actor_id, actor.actor_type, target, context.ip_address,
-            context.user_agent, context.request_id, context.session_id, hidden, stamp, tx;
+            $sql$, changed_values, join_expr, pg_catalog.format(key_expr, 'n'), changed_fields,
+                pk_columns[1]);
     else
-        execute columns_sql || pg_catalog.format($sql$
-            select $8, $9, $1, $2, 'delete', $3, k.key,
+        return head || pg_catalog.format($sql$
+            select $9, $10, $1, $2, 'delete', $3, k.key,
                 pg_catalog.md5($3 || ':' || k.key)::uuid,
                 $4, $5, $6, $7, null, '{}'::jsonb
             from old_rows as o
             cross join lateral (select %s as key) as k
-            $sql$, pg_catalog.format(key_expr, 'o'))
-        using actor.actor_id, actor.actor_type, target, context.ip_address,
-            context.user_agent, context.request_id, context.session_id, stamp, tx;
+            $sql$, pg_catalog.format(key_expr, 'o'));
     end if;
+end
+$$;
+
+comment on function audit.capture_statement(regclass, text, text[], text[]) is
+    'The INSERT into audit.audit_log that capture_changes runs for one table and operation; '
+    'cached in audit.capture_statements.';
+
+
+-- Generated statements, per table and operation, with the table shape they were written for
+-- (columns and types, primary key, hidden columns). A statement whose shape no longer matches
+-- is written again, so a new column or a new classification is seen at the next write.
+create table audit.capture_statements (
+    relid oid not null,
+    operation text not null
+        check (operation in ('INSERT', 'UPDATE', 'DELETE')),
+    shape text not null,
+    statement text not null,
+    primary key (relid, operation)
+);
+
+comment on table audit.capture_statements is
+    'Cache of audit.capture_statement() per tracked table and operation, keyed by the table''s '
+    'shape; written by the audit trigger, safe to empty at any time.';
+
+alter table audit.capture_statements enable row level security;
+
+
+-- Statement-level trigger: one pass over the transition tables per statement. Argument: the
+-- primary key columns. The per-statement work is a shape check and one cached statement, so
+-- single-row writes stay cheap; columns and classification are read each time, so a change to
+-- either takes effect at once.
+create function audit.capture_changes()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+-- The statement is planned on every call: JIT compilation would cost more than it saves, and
+-- pairing old and new rows by hash needs more than the default work_mem.
+set jit = off
+set work_mem = '64MB'
+as $$
+declare
+    hidden text[] := audit.hidden_columns(tg_relid);
+    actor record;
+    context record;
+    target text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
+    -- One time and one transaction id for the whole statement: its events sort together.
+    stamp timestamptz := pg_catalog.clock_timestamp();
+    tx bigint := pg_catalog.pg_current_xact_id()::text::bigint;
+    table_shape text;
+    sql text;
+begin
+    select * into actor from audit.current_actor();
+    select * into context from audit.request_context();
+    table_shape := (
+        select pg_catalog.string_agg(a.attname || ':' || a.atttypid, ',' order by a.attnum)
+        from pg_catalog.pg_attribute as a
+        where a.attrelid = tg_relid
+            and a.attnum > 0
+            and not a.attisdropped
+    ) || '|' || tg_argv[0] || '|' || pg_catalog.array_to_string(hidden, ',');
+
+    select s.statement into sql
+    from audit.capture_statements as s
+    where s.relid = tg_relid
+        and s.operation = tg_op
+        and s.shape = table_shape;
+    if sql is null then
+        sql := audit.capture_statement(tg_relid, tg_op,
+            pg_catalog.string_to_array(tg_argv[0], ','), hidden);
+        insert into audit.capture_statements (relid, operation, shape, statement)
+        values (tg_relid, tg_op, table_shape, sql)
+        on conflict (relid, operation) do update
+        set shape = excluded.shape,
+            statement = excluded.statement;
+    end if;
+
+    execute sql
+    using actor.actor_id, actor.actor_type, target, context.ip_address,
+        context.user_agent, context.request_id, context.session_id, hidden, stamp, tx;
     return null;
 end
 $$;
@@ -509,6 +593,8 @@ revoke all on function audit.enable_tracking(regclass) from public, anon, authen
 revoke all on function audit.disable_tracking(regclass) from public, anon, authenticated;
 revoke all on function audit.hidden_columns(regclass) from public, anon, authenticated;
 revoke all on function audit.capture_changes() from public, anon, authenticated;
+revoke all on function audit.capture_statement(regclass, text, text[], text[])
+    from public, anon, authenticated;
 revoke all on function audit.refuse_key_change(text) from public, anon, authenticated;
 revoke all on function audit.has_equality(oid) from public, anon, authenticated;
 revoke all on function audit.record_event(text, text, text, audit.outcome, jsonb, uuid, text)

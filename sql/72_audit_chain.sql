@@ -43,6 +43,7 @@ declare
     ids bigint[] := '{}';
     stamps timestamptz[] := '{}';
     hashes bytea[] := '{}';
+    records uuid[] := '{}';
 begin
     -- One sealer at a time: the head row is the lock.
     select * into head from audit.chain_head for update;
@@ -70,12 +71,13 @@ begin
         ids := ids || entry.id;
         stamps := stamps || entry.occurred_at;
         hashes := hashes || hash;
+        records := records || entry.record_id;
     end loop;
 
-    insert into audit.chain (seq, log_id, occurred_at, row_hash)
+    insert into audit.chain (seq, log_id, occurred_at, row_hash, record_id)
     select *
     from rows from (pg_catalog.unnest(seqs), pg_catalog.unnest(ids), pg_catalog.unnest(stamps),
-        pg_catalog.unnest(hashes));
+        pg_catalog.unnest(hashes), pg_catalog.unnest(records));
 
     update audit.chain_head
     set last_seq = seq,
@@ -176,6 +178,49 @@ comment on function audit.verify_chain() is
     'Walks the chain and reports the first deleted, moved or changed row, or valid = true.';
 
 
+-- Every event about one row of a tracked table, oldest first: sealed ones through the chain's
+-- index, the few not sealed yet from the end of the log (BRIN on txid). For admins with
+-- audit:view at aal2 (checked here, as the function reads past RLS), and the service.
+create function audit.record_history(target regclass, key text)
+returns setof audit.audit_log
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+    wanted uuid := audit.record_key(target, key);
+    bookmark bigint := (select h.next_txid from audit.chain_head as h);
+begin
+    if pg_catalog.current_setting('role', true) is distinct from 'service_role'
+        and not (private.authorize('audit:view') and private.session_allowed())
+    then
+        raise exception 'not allowed to read the audit trail'
+            using errcode = 'insufficient_privilege',
+                hint = 'Reading the audit trail takes audit:view (ADMIN) at aal2.';
+    end if;
+    return query
+    select l.*
+    from (
+        select c.log_id, c.occurred_at
+        from audit.chain as c
+        where c.record_id = wanted
+        union
+        select u.id, u.occurred_at
+        from audit.audit_log as u
+        where u.txid >= bookmark
+            and u.record_id = wanted
+    ) as found
+    join audit.audit_log as l on l.id = found.log_id and l.occurred_at = found.occurred_at
+    order by l.id;
+end
+$$;
+
+comment on function audit.record_history(regclass, text) is
+    'Events about one row (table and primary key as text, compound keys joined with commas), '
+    'oldest first. Caller: audit:view at aal2, or the service role.';
+
+
 -- A digest to keep outside the database: if it no longer matches, history was rewritten.
 create function audit.chain_digest()
 returns table (last_seq bigint, last_hash text, sealed_at timestamptz)
@@ -243,6 +288,8 @@ create policy "admins read the audit trail"
 
 revoke all on function audit.canonical(audit.audit_log, bigint) from public;
 revoke all on function audit.seal(integer) from public, anon, authenticated;
+revoke all on function audit.record_history(regclass, text) from public, anon;
+grant execute on function audit.record_history(regclass, text) to authenticated, service_role;
 revoke all on function audit.verify_chain() from public, anon, authenticated;
 revoke all on function audit.chain_digest() from public, anon, authenticated;
 revoke all on function audit.digest_matches(bigint, text) from public, anon, authenticated;
