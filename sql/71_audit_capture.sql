@@ -407,6 +407,24 @@ end
 $$;
 
 
+-- TRUNCATE removes every row without row events: it is recorded as one event on the table.
+create function audit.capture_truncate()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    perform audit.record_event('truncate',
+        pg_catalog.format('%I.%I', tg_table_schema, tg_table_name));
+    return null;
+end
+$$;
+
+comment on function audit.capture_truncate() is
+    'Audit trigger for TRUNCATE: one event, action truncate, on the emptied table.';
+
+
 create function audit.enable_tracking(target regclass)
 returns void
 language plpgsql
@@ -433,6 +451,11 @@ begin
     execute pg_catalog.format('drop trigger if exists audit_insert on %s', target);
     execute pg_catalog.format('drop trigger if exists audit_update on %s', target);
     execute pg_catalog.format('drop trigger if exists audit_delete on %s', target);
+    execute pg_catalog.format('drop trigger if exists audit_truncate on %s', target);
+    execute pg_catalog.format(
+        'create trigger audit_truncate after truncate on %s '
+            || 'for each statement execute function audit.capture_truncate()',
+        target);
     execute pg_catalog.format(
         'create trigger audit_insert after insert on %s referencing new table as new_rows '
             || 'for each statement execute function audit.capture_changes(%L)',
@@ -450,8 +473,8 @@ end
 $$;
 
 comment on function audit.enable_tracking(regclass) is
-    'Starts recording every insert, update and delete of a table (idempotent). Refuses a table '
-    'without a primary key.';
+    'Starts recording every insert, update, delete and truncate of a table (idempotent). '
+    'Refuses a table without a primary key.';
 
 
 create function audit.disable_tracking(target regclass)
@@ -464,6 +487,7 @@ begin
     execute pg_catalog.format('drop trigger if exists audit_insert on %s', target);
     execute pg_catalog.format('drop trigger if exists audit_update on %s', target);
     execute pg_catalog.format('drop trigger if exists audit_delete on %s', target);
+    execute pg_catalog.format('drop trigger if exists audit_truncate on %s', target);
 end
 $$;
 
@@ -593,6 +617,7 @@ revoke all on function audit.enable_tracking(regclass) from public, anon, authen
 revoke all on function audit.disable_tracking(regclass) from public, anon, authenticated;
 revoke all on function audit.hidden_columns(regclass) from public, anon, authenticated;
 revoke all on function audit.capture_changes() from public, anon, authenticated;
+revoke all on function audit.capture_truncate() from public, anon, authenticated;
 revoke all on function audit.capture_statement(regclass, text, text[], text[])
     from public, anon, authenticated;
 revoke all on function audit.refuse_key_change(text) from public, anon, authenticated;

@@ -72,8 +72,8 @@ select audit.enable_tracking('public.audit_t_tracked');
 select is(
     (select pg_catalog.count(*) from pg_catalog.pg_trigger
     where tgrelid = 'public.audit_t_tracked'::regclass and not tgisinternal),
-    3::bigint,
-    'system: enable_tracking twice leaves three triggers'
+    4::bigint,
+    'system: enable_tracking twice leaves four triggers (insert, update, delete, truncate)'
 );
 
 insert into public.audit_t_tracked values ('bali', 7, 'first');

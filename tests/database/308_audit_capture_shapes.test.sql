@@ -9,7 +9,7 @@
 
 begin;
 set local search_path = public, extensions;
-select plan(12);
+select plan(13);
 
 select tests.create_member('t_audit308_admin', 'ADMIN', mfa_verified => true) as admin \gset
 select tests.create_member('t_audit308_member') as member \gset
@@ -92,6 +92,18 @@ select is(
     where l.target_type = 'public.audit_t_shapes' order by l.id desc limit 1),
     'delete',
     'and that write is recorded'
+);
+
+
+-- TRUNCATE leaves no row events: it is recorded once, on the table, with its actor.
+insert into public.audit_t_shapes (id, label) values (2, 'second'), (3, 'third');
+truncate public.audit_t_shapes;
+select is(
+    (select l.action || ' ' || l.target_type || ' ' || l.actor_type
+    from audit.audit_log as l
+    where l.target_type = 'public.audit_t_shapes' order by l.id desc limit 1),
+    'truncate public.audit_t_shapes SYSTEM',
+    'TRUNCATE of a tracked table is recorded as one truncate event with its actor'
 );
 
 
