@@ -114,7 +114,9 @@ select
     (array['LEARN', 'EXPLORE', 'AMPLIFY', 'PRESENT', 'SHINE']::public.activity_code[])
         [1 + g.i % 5],
     'Activity report ' || g.i,
-    pg_catalog.jsonb_build_object('hours', 1 + g.i % 8, 'summary', 'Bench activity ' || g.i),
+    -- Every payload carries the consent flags AMPLIFY submissions need.
+    pg_catalog.jsonb_build_object('hours', 1 + g.i % 8, 'summary', 'Bench activity ' || g.i,
+        'consentDocumented', true, 'institutionalApproval', true),
     case when g.i % 3 = 0 then 'PUBLIC' else 'PRIVATE' end::public.visibility
 from pg_catalog.generate_series($1::int, $2::int) as g(i)`
 

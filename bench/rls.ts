@@ -156,7 +156,9 @@ select
     (array['LEARN', 'EXPLORE', 'AMPLIFY', 'PRESENT', 'SHINE']::public.activity_code[])
         [1 + g.i % 5],
     'Activity report ' || g.i,
-    pg_catalog.jsonb_build_object('hours', 1 + g.i % 8, 'summary', 'Bench activity ' || g.i),
+    -- Every payload carries the consent flags AMPLIFY submissions need.
+    pg_catalog.jsonb_build_object('hours', 1 + g.i % 8, 'summary', 'Bench activity ' || g.i,
+        'consentDocumented', true, 'institutionalApproval', true),
     r.status,
     r.visibility,
     case when r.status <> 'PENDING' then ${memberId(`(1 + (g.i + 1) % ${REVIEWERS})`)} end,

@@ -8,6 +8,7 @@
  *   npm run bench -- rls            cost of the row-level security policies (see bench/rls.ts)
  *   npm run bench -- rls --keep     leave the bench cluster running afterwards
  *   npm run bench -- audit          cost of the audit trail on writes (see bench/audit.ts)
+ *   npm run bench -- pii            PII detector throughput, payload screening and encryption
  */
 import { StackError } from '../stack/lib/cluster.ts'
 import { fail } from '../stack/lib/say.ts'
@@ -22,6 +23,10 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
   audit: {
     about: 'audit trail on bulk and concurrent writes, with vs without; seal and verify',
     load: async () => (await import('./audit.ts')).run,
+  },
+  pii: {
+    about: 'PII detector MB/s, payload screening on inserts, encryption with a blind index',
+    load: async () => (await import('./pii.ts')).run,
   },
 }
 

@@ -66,3 +66,42 @@ export async function createScratchDatabase(
   await applyMigrations(scratch, cluster.secrets)
   return scratch
 }
+
+/**
+ * Runs `work` with the bench cluster up, then stops it (unless `keep`): also on Ctrl-C, on
+ * SIGTERM, and when the run outlives `deadlineMs`, so that a bench always ends by itself.
+ */
+export async function withBenchCluster<T>(
+  name: string,
+  options: { keep: boolean; deadlineMs: number },
+  work: (cluster: BenchCluster) => Promise<T>,
+): Promise<T> {
+  const cluster = await startBenchCluster()
+  let stopped = false
+  const stop = () => {
+    if (stopped || options.keep) return
+    stopped = true
+    stopBenchCluster(cluster)
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    step(`${signal}: stopping the bench cluster`)
+    stop()
+    process.exit(130)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const watchdog = setTimeout(() => {
+    step(`the ${name} bench ran longer than ${options.deadlineMs / 60_000} minutes: giving up`)
+    stop()
+    process.exit(1)
+  }, options.deadlineMs)
+  try {
+    return await work(cluster)
+  } finally {
+    clearTimeout(watchdog)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (options.keep) step(`bench cluster left running on 127.0.0.1:${cluster.profile.dbPort}`)
+    stop()
+  }
+}

@@ -305,3 +305,4 @@ select audit.enable_tracking('public.points_ledger');
 select audit.enable_tracking('public.earned_badges');
 select audit.enable_tracking('private.role_changes');
 select audit.enable_tracking('private.status_changes');
+select audit.enable_tracking('private.member_identifiers');

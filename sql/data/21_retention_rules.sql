@@ -9,6 +9,9 @@ with listed (schema_name, table_name, retention, basis, description) as (
         ('audit', 'audit_log', interval '10 years', 'end of the month the event was recorded',
             'Audit events are evidence for investigations and disputes; whole months are '
                 || 'dropped by audit.retire_expired_partitions().'),
+        ('private', 'member_identifiers', null, 'account erased',
+            'Kept while the member has an account; erased with it (pseudonymised accounts '
+                || 'lose them too).'),
         ('private', 'legal_holds', interval '1 year', 'hold lifted or lapsed',
             'A lifted hold is kept a year as the record of why data outlived its schedule.')
 ),

@@ -24,8 +24,8 @@ import path from 'node:path'
 import postgres from 'postgres'
 import { connectionProblem } from '../lib/connection-error.ts'
 import { z } from 'zod'
-import { profile, projectRoot, type ProfileName } from '../lib/profile.ts'
-import { dbUrl, readSecrets } from '../lib/secrets.ts'
+import { projectRoot, type ProfileName } from '../lib/profile.ts'
+import { databaseName, defaultUrl, parseUrl as parseDbUrl } from '../lib/db-url.ts'
 
 const USAGE = [
   'usage: npm run audit:digest -- [--db-url <url>] [--out <file>] [--profile dev|test]',
@@ -86,36 +86,6 @@ function parseOptions(argv: string[]): Options {
     }
   }
   return { command, url: url ?? defaultUrl(profileName), out, digest }
-}
-
-/** The stack's own database as the `postgres` owner, with its local password if known. */
-function defaultUrl(name: ProfileName): string {
-  const p = profile(name)
-  try {
-    return dbUrl(p, 'postgres', readSecrets(p).postgresPassword)
-  } catch {
-    return dbUrl(p)
-  }
-}
-
-function parseUrl(url: string): URL {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new CannotRun('--db-url is not a URL; expected postgresql://user:password@host:port/db')
-  }
-  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-    throw new CannotRun(`--db-url must be a postgresql:// URL, got "${parsed.protocol}//..."`)
-  }
-  return parsed
-}
-
-/** host:port/database, without user or password: how a digest names its database. */
-function databaseName(url: URL): string {
-  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) ||
-    decodeURIComponent(url.username || 'postgres')
-  return `${url.hostname}:${url.port || '5432'}/${database}`
 }
 
 /** One line, without the password, saying why the database could not be used. */
@@ -272,6 +242,14 @@ async function verify(url: URL, digestFile: string | undefined): Promise<number>
     + (digest ? `; matches the digest of ${digest.written_at} (seq ${digest.last_seq})` : '')
     + '\n')
   return 0
+}
+
+function parseUrl(url: string): URL {
+  try {
+    return parseDbUrl(url)
+  } catch (error) {
+    throw new CannotRun((error as Error).message)
+  }
 }
 
 async function main(): Promise<number> {

@@ -125,7 +125,7 @@ export function createCluster(p: StackProfile, s: LocalSecrets): void {
     "listen_addresses = '127.0.0.1'",
     `port = ${p.dbPort}`,
     "unix_socket_directories = ''",
-    "shared_preload_libraries = 'pg_cron, pgaudit'",
+    "shared_preload_libraries = 'pg_cron, pgaudit, pg_stat_statements'",
     `cron.database_name = '${p.database}'`,
     "cron.timezone = 'UTC'",
     "password_encryption = 'scram-sha-256'",

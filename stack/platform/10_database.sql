@@ -18,6 +18,7 @@ create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists pgtap with schema extensions;
 create extension if not exists pgaudit with schema extensions;
+create extension if not exists pg_stat_statements with schema extensions;
 -- Used by `supabase db lint`; available on Supabase, created here by the platform's superuser.
 do $$
 begin

@@ -25,20 +25,31 @@ create table if not exists vault.secrets (
 );
 revoke all on vault.secrets from public;
 
+-- The secret is encrypted in a plain expression, never as a parameter of a statement that
+-- touches a table: pgaudit with log_parameter (and auto_explain) would otherwise write it to
+-- the server log. Only its ciphertext reaches the INSERT or UPDATE.
 create or replace function vault.create_secret(
     new_secret text,
     new_name text default null,
     new_description text default ''
 )
 returns uuid
-language sql
+language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+    root text;
+    sealed bytea;
+    new_id uuid;
+begin
+    select k.key into root from vault_internal.root_key as k;
+    sealed := extensions.pgp_sym_encrypt(new_secret, root);
     insert into vault.secrets (name, description, secret)
-    select new_name, new_description, extensions.pgp_sym_encrypt(new_secret, k.key)
-    from vault_internal.root_key as k
-    returning id
+    values (new_name, new_description, sealed)
+    returning id into new_id;
+    return new_id;
+end
 $$;
 
 create or replace function vault.update_secret(
@@ -48,17 +59,25 @@ create or replace function vault.update_secret(
     new_description text default null
 )
 returns void
-language sql
+language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+    root text;
+    sealed bytea;
+begin
+    select k.key into root from vault_internal.root_key as k;
+    if new_secret is not null then
+        sealed := extensions.pgp_sym_encrypt(new_secret, root);
+    end if;
     update vault.secrets as s
-    set secret = coalesce(extensions.pgp_sym_encrypt(new_secret, k.key), s.secret),
+    set secret = coalesce(sealed, s.secret),
         name = coalesce(new_name, s.name),
         description = coalesce(new_description, s.description),
         updated_at = pg_catalog.now()
-    from vault_internal.root_key as k
-    where s.id = secret_id
+    where s.id = secret_id;
+end
 $$;
 
 create or replace view vault.decrypted_secrets as

@@ -35,6 +35,11 @@ select set_eq(
         ('place_legal_hold(private.hold_scope,text,uuid,timestamp with time zone,'
             || 'timestamp with time zone,timestamp with time zone)'),
         ('lift_legal_hold(uuid)'),
+        ('set_personal_identifier(text,text,uuid)'),
+        ('reveal_personal_identifier(text,uuid)'),
+        ('find_member_by_identifier(text,text)'),
+        ('anonymised_members()'),
+        ('anonymised_submissions()'),
         ('private.authorize(text)'),
         ('private.session_allowed()')$$,
     'grants: authenticated can call exactly the SECURITY DEFINER functions granted by name'
