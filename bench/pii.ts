@@ -4,7 +4,7 @@
  * What personal-data protection costs, each figure against a baseline measured in the same run:
  *
  *   detector    functions/_shared/pii.ts detectPii() over a generated corpus of submission
- *               payloads (about 8 MB of JSON: Indonesian prose, numbers, dates, nested pupil
+ *               payloads (about 4.5 MB of JSON: Indonesian prose, numbers, dates, nested pupil
  *               records, a few identifiers), in MB/s of JSON text; the baseline walks the same
  *               documents and tests every string against one trivial pattern.
  *   insert      2,000 single-row inserts of a 10 KB AMPLIFY payload (allowed fields only, no
