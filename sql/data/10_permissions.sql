@@ -18,6 +18,7 @@ values
     ('audit:view', 'ADMIN', 'Read the audit trail'),
     ('legal_hold:manage', 'ADMIN', 'Place and lift legal holds on members, submissions and '
         || 'audit periods'),
+    ('dsar:manage', 'ADMIN', 'Handle data-subject requests: see all, decide, carry out erasure'),
     ('system:configure', 'SUPERADMIN', 'Change platform settings such as the badge catalogue'),
     ('security:manage', 'SUPERADMIN', 'Grant ADMIN or SUPERADMIN and manage security settings'),
     ('backup:restore', 'SUPERADMIN', 'Restore data from backups')
@@ -29,7 +30,7 @@ delete from private.permissions
 where permission not in (
     'submission:create', 'submission:view_own', 'profile:update_own', 'leaderboard:view_public',
     'submission:review', 'submission:view_all', 'user:view_basic', 'user:manage',
-    'analytics:view_all', 'export:download', 'audit:view', 'legal_hold:manage',
+    'analytics:view_all', 'export:download', 'audit:view', 'legal_hold:manage', 'dsar:manage',
     'system:configure',
     'security:manage', 'backup:restore'
 );

@@ -47,6 +47,8 @@ with listed (schema_name, table_name, column_name, sensitivity, category, note) 
             'Keyed hash of the NIK: matches a known NIK, reveals none.'),
         ('private', 'member_identifiers', 'email_index', 'LOW', 'pseudonym',
             'Keyed hash of the sign-in e-mail: matches a known address, reveals none.'),
+        ('public', 'dsar_requests', 'details', 'MEDIUM', 'request',
+            'What a data subject asks for, in their words.'),
         ('private', 'legal_holds', 'reason', 'MEDIUM', 'legal',
             'Grounds of a legal hold (case reference, authority); may name people.')
 ),

@@ -9,6 +9,8 @@ with listed (schema_name, table_name, retention, basis, description) as (
         ('audit', 'audit_log', interval '10 years', 'end of the month the event was recorded',
             'Audit events are evidence for investigations and disputes; whole months are '
                 || 'dropped by audit.retire_expired_partitions().'),
+        ('public', 'dsar_requests', interval '5 years', 'request completed or rejected',
+            'Evidence that requests were answered in time; details are cleared at erasure.'),
         ('private', 'member_identifiers', null, 'account erased',
             'Kept while the member has an account; erased with it (pseudonymised accounts '
                 || 'lose them too).'),

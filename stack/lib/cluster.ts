@@ -159,6 +159,18 @@ export function clusterRunning(p: StackProfile): boolean {
   return result.status === 0
 }
 
+/**
+ * Settings every start passes, so that clusters made by an older version get them too:
+ * pg_cron runs jobs in background workers (its default, a libpq connection to localhost,
+ * cannot pass the password-only pg_hba.conf, so no job would ever run), and a refused
+ * statement's text, which may hold the personal data it was refused for, stays out of the log.
+ */
+const SERVER_OPTIONS = [
+  '-c cron.use_background_workers=on',
+  '-c max_worker_processes=16',
+  '-c log_min_error_statement=panic',
+].join(' ')
+
 export function startCluster(p: StackProfile): void {
   if (clusterRunning(p)) {
     step(`PostgreSQL already running on 127.0.0.1:${p.dbPort}`)
@@ -167,13 +179,16 @@ export function startCluster(p: StackProfile): void {
   letOwnerReach(p.pgdata)
   step(`starting PostgreSQL on 127.0.0.1:${p.dbPort}`)
   const log = path.join(p.dir, 'postgres.log')
-  if (isRoot && !existsSync(log)) {
-    writeFileSync(log, '')
+  // The server log can hold what the database refused: readable by its owner alone.
+  if (!existsSync(log)) writeFileSync(log, '', { mode: 0o600 })
+  chmodSync(log, 0o600)
+  if (isRoot) {
     const { uid, gid } = ownerIds()
     chownSync(log, uid, gid)
   }
   try {
-    runAsOwner('pg_ctl', ['start', '--pgdata', p.pgdata, '--log', log, '--wait', '--timeout', '60'])
+    runAsOwner('pg_ctl', ['start', '--pgdata', p.pgdata, '--log', log, '--wait', '--timeout', '60',
+      '--options', SERVER_OPTIONS])
   } catch (error) {
     const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : ''
     throw new StackError(`PostgreSQL did not start on port ${p.dbPort}`,

@@ -40,6 +40,9 @@ select set_eq(
         ('find_member_by_identifier(text,text)'),
         ('anonymised_members()'),
         ('anonymised_submissions()'),
+        ('erasure_dry_run(uuid,text)'),
+        ('set_dsar_request_status(uuid,dsar_status,text)'),
+        ('file_dsar_request(dsar_kind,text,uuid)'),
         ('private.authorize(text)'),
         ('private.session_allowed()')$$,
     'grants: authenticated can call exactly the SECURITY DEFINER functions granted by name'
