@@ -75,6 +75,8 @@ set search_path = ''
 as $$
 declare
     held public.app_role;
+    claims jsonb := auth.jwt();
+    session_aal text;
 begin
     -- The same lookup as private.caller_role(), written out to save a nested call per statement.
     select u.role
@@ -88,13 +90,30 @@ begin
     if held is null then
         return false;
     end if;
-    return held < 'ADMIN' or coalesce(auth.jwt() ->> 'aal', '') = 'aal2';
+
+    -- The token's session must still exist: signing out, or an erasure, ends it at once rather
+    -- than when the token expires. A privileged session must really be at aal2, not only say so.
+    if (claims ->> 'session_id') !~* '^[0-9a-f-]{36}$' then
+        return false;
+    end if;
+    select s.aal
+    into session_aal
+    from auth.sessions as s
+    where s.id = (claims ->> 'session_id')::uuid
+        and s.user_id = auth.uid()
+        and (s.not_after is null or s.not_after > pg_catalog.now());
+    if session_aal is null then
+        return false;
+    end if;
+    return held < 'ADMIN'
+        or (session_aal = 'aal2' and coalesce(claims ->> 'aal', '') = 'aal2');
 end
 $$;
 
 comment on function private.session_allowed() is
-    'False for callers without an active profile, and for ADMIN or SUPERADMIN sessions that '
-    'have not completed multi-factor authentication (aal2). Used by restrictive policies.';
+    'False for callers without an active profile or whose session (claim session_id) has '
+    'ended, and for ADMIN or SUPERADMIN sessions that have not completed multi-factor '
+    'authentication (aal2 in auth.sessions and in the token). Used by restrictive policies.';
 
 
 revoke all on function private.caller_role() from public;

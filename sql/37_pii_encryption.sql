@@ -300,6 +300,23 @@ end
 $$;
 
 
+-- Whether the caller may act on another member's identifiers: user:manage in an allowed
+-- session, and only a SUPERADMIN for an ADMIN's or SUPERADMIN's (as with their status).
+create function private.may_manage_identifiers_of(target uuid)
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select private.session_allowed()
+        and private.authorize('user:manage')
+        and (private.caller_role() = 'SUPERADMIN'
+            or coalesce((select u.role < 'ADMIN' from public.users as u where u.id = target),
+                true))
+$$;
+
+
 -- Stores (or clears, with null) one identifier of a member. Caller: the member, or
 -- user:manage (ADMIN and above) at aal2. Returns true.
 create function public.set_personal_identifier(
@@ -322,7 +339,7 @@ declare
 begin
     if caller is null
         or not private.session_allowed()
-        or (target <> caller and not private.authorize('user:manage'))
+        or (target <> caller and not private.may_manage_identifiers_of(target))
     then
         raise exception 'not allowed to change this member''s personal identifiers'
             using errcode = 'insufficient_privilege';
@@ -337,6 +354,30 @@ begin
         from private.pii_encrypt(pg_catalog.btrim(value)) as e;
         if kind in ('phone', 'nik') then
             idx := private.blind_index(kind::text, value);
+            -- Whether a phone or NIK is already someone's is an answer worth guessing for, so
+            -- a member gets few of them: their refused attempts are recorded, and counted.
+            if not private.authorize('user:manage') and (
+                select pg_catalog.count(*) from audit.audit_log as l
+                where l.actor_id = caller and l.action = 'pii.duplicate'
+                    and l.occurred_at > pg_catalog.now() - interval '24 hours') >= 5
+            then
+                raise exception 'too many attempts to register an identifier; try again tomorrow'
+                    using errcode = 'LGV03',
+                        hint = 'Contact an administrator if your number is registered to '
+                            || 'someone else.';
+            end if;
+            if exists (
+                select 1 from private.member_identifiers as m
+                where m.user_id <> target
+                    and idx = case kind when 'phone' then m.phone_index else m.nik_index end)
+            then
+                -- Not an exception: that would roll back the record of the attempt.
+                perform audit.record_event('pii.duplicate', 'private.member_identifiers',
+                    target::text, 'FAILURE', pg_catalog.jsonb_build_object('field', kind));
+                raise warning using message = pg_catalog.format(
+                    '%s is already registered to another member (LGV02); nothing stored', kind);
+                return false;
+            end if;
         end if;
     end if;
 
@@ -352,6 +393,7 @@ begin
                 then pg_catalog.format(', %I = $3', kind || '_index') else '' end)
         using cipher, cipher_key, idx, target;
     exception when unique_violation then
+        -- A concurrent registration of the same value won the race.
         raise exception '% is already registered to another member', kind
             using errcode = 'LGV02';
     end;
@@ -360,9 +402,11 @@ end
 $$;
 
 comment on function public.set_personal_identifier(text, text, uuid) is
-    'Stores a member''s phone, NIK, NPWP or bank account encrypted (null clears it). Caller: '
-    'the member, or user:manage at aal2. Invalid values: LGV01; phone or NIK already used: '
-    'LGV02. Errors never repeat the value.';
+    'Stores a member''s phone, NIK, NPWP or bank account encrypted (null clears it); true when '
+    'stored. A phone or NIK registered to another member is not stored: false, a warning '
+    '(LGV02) and a pii.duplicate event; after 5 such attempts in 24 hours a member gets LGV03. '
+    'Caller: the member, or user:manage at aal2 (an ADMIN''s only by a SUPERADMIN). Invalid '
+    'values: LGV01. Messages never repeat the value.';
 
 
 -- Reveals one identifier. Caller: the member, or user:manage (ADMIN and above) at aal2. Every
@@ -386,7 +430,7 @@ declare
 begin
     if caller is null
         or not private.session_allowed()
-        or (target <> caller and not private.authorize('user:manage'))
+        or (target <> caller and not private.may_manage_identifiers_of(target))
     then
         raise exception 'not allowed to reveal this member''s personal identifiers'
             using errcode = 'insufficient_privilege';
@@ -407,6 +451,29 @@ $$;
 comment on function public.reveal_personal_identifier(text, uuid) is
     'Decrypts a member''s phone, NIK, NPWP or bank account (null when none). Caller: the '
     'member, or user:manage at aal2. Recorded in the audit trail as pii.reveal.';
+
+
+-- A member's identifiers in clear, for their own data export (the function that calls it
+-- records the export). Service role only.
+create function private.export_identifiers(subject uuid)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+    m private.member_identifiers;
+begin
+    select * into m from private.member_identifiers as i where i.user_id = subject;
+    return pg_catalog.jsonb_build_object(
+        'phone', private.pii_decrypt(m.phone, m.phone_key),
+        'nik', private.pii_decrypt(m.nik, m.nik_key),
+        'npwp', private.pii_decrypt(m.npwp, m.npwp_key),
+        'bank_account', private.pii_decrypt(m.bank_account, m.bank_account_key),
+        'updated_at', m.updated_at);
+end
+$$;
 
 
 -- Finds the member an e-mail, phone or NIK belongs to, through the blind index. Caller:
@@ -617,6 +684,10 @@ revoke all on function private.pii_reencrypt_batch(integer) from public, anon, a
     service_role;
 revoke all on function private.pii_finish_rotation() from public, anon, authenticated,
     service_role;
+revoke all on function private.may_manage_identifiers_of(uuid) from public, anon,
+    authenticated;
+revoke all on function private.export_identifiers(uuid) from public, anon, authenticated;
+grant execute on function private.export_identifiers(uuid) to service_role;
 revoke all on function private.identifier_kind_of(text) from public, anon;
 grant execute on function private.identifier_kind_of(text) to authenticated;
 revoke all on function public.set_personal_identifier(text, text, uuid) from public, anon;

@@ -169,17 +169,28 @@ begin
         foreach parent in array array['audit_log', 'chain'] loop
             name := parent || '_' || pg_catalog.to_char(month, 'YYYY_MM');
             if pg_catalog.to_regclass('audit_partitions.' || name) is null then
-                execute pg_catalog.format(
-                    'create table audit_partitions.%I partition of audit.%I '
-                        || 'for values from (%L) to (%L)',
-                    name, parent, month, (month + interval '1 month')::date);
-                if pg_catalog.to_regproc('audit.refuse_truncate') is not null then
-                    execute pg_catalog.format('create trigger no_truncate before truncate on '
-                        || 'audit_partitions.%I for each statement '
-                        || 'execute function audit.refuse_truncate()',
-                        name);
-                end if;
-                created := created + 1;
+                -- A month whose rows already went to the default partition (a run was missed)
+                -- cannot get its own partition; say so and go on with the later months.
+                begin
+                    execute pg_catalog.format(
+                        'create table audit_partitions.%I partition of audit.%I '
+                            || 'for values from (%L) to (%L)',
+                        name, parent, month, (month + interval '1 month')::date);
+                    if pg_catalog.to_regproc('audit.refuse_truncate') is not null then
+                        execute pg_catalog.format('create trigger no_truncate before truncate '
+                            || 'on audit_partitions.%I for each statement '
+                            || 'execute function audit.refuse_truncate()',
+                            name);
+                    end if;
+                    created := created + 1;
+                exception when check_violation then
+                    raise warning 'audit partition % not created: the default partition holds '
+                        'rows of that month', name;
+                    if pg_catalog.to_regproc('audit.record_event') is not null then
+                        perform audit.record_event('audit.partition_blocked', 'audit.' || parent,
+                            name, 'FAILURE');
+                    end if;
+                end;
             end if;
         end loop;
         month := (month + interval '1 month')::date;

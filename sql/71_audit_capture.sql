@@ -10,14 +10,19 @@ set search_path = ''
 as $$
 declare
     claims jsonb;
+    uid uuid;
 begin
+    -- The same reading of the caller as auth.uid() and auth.jwt(), which the policies use, so
+    -- that the actor recorded is the one authorised (legacy request.jwt.claim settings too).
     begin
-        claims := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+        claims := auth.jwt();
+        uid := auth.uid();
     exception when others then
         claims := null;
+        uid := null;
     end;
-    if claims ->> 'role' = 'authenticated' and (claims ->> 'sub') ~* '^[0-9a-f-]{36}$' then
-        actor_id := (claims ->> 'sub')::uuid;
+    if claims ->> 'role' = 'authenticated' and uid is not null then
+        actor_id := uid;
         actor_type := 'USER';
     -- The capture trigger and record_event are definers, so current_user is their owner
     -- there; the role setting and the session user still name a service-role caller.

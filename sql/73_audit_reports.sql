@@ -19,6 +19,7 @@ create function audit.metadata_time(value text)
 returns timestamptz
 language sql
 stable
+set search_path = ''
 as $$
     select case
         when value ~ ('^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])'

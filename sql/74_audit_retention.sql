@@ -192,12 +192,78 @@ comment on function public.lift_legal_hold(uuid) is
     'trail.';
 
 
+-- Whether a legal hold in force covers a submission (directly, or through its owner).
+create function private.submission_held(submission uuid, owner uuid)
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select exists (
+        select 1
+        from private.legal_holds as h
+        where ((h.scope = 'SUBMISSION' and h.submission_id = submission)
+                or (h.scope = 'USER' and h.user_id = owner))
+            and h.lifted_at is null
+            and (h.ends_at is null or h.ends_at > pg_catalog.now())
+    )
+$$;
+
+
+-- What a hold covers stays as it is: a held submission's content, its files, and a held
+-- member's profile cannot be changed away or deleted, by anyone (LGH01).
+create function private.refuse_held_changes()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    held boolean;
+begin
+    -- One branch per table: a record's fields are looked up only when the branch runs.
+    if tg_table_name = 'submissions' then
+        held := private.submission_held(old.id, old.owner_id);
+    elsif tg_table_name = 'submission_attachments' then
+        held := private.submission_held(old.submission_id, old.owner_id);
+    else
+        held := private.submission_held(null, old.id);
+    end if;
+    if held then
+        raise exception '% is under a legal hold: % refused', case tg_table_name
+                when 'users' then 'this member' when 'submissions' then 'this submission'
+                else 'this file' end, pg_catalog.lower(tg_op)
+            using errcode = 'LGH01',
+                hint = 'A legal hold keeps what it covers until an administrator lifts it.';
+    end if;
+    return case tg_op when 'DELETE' then old else new end;
+end
+$$;
+
+create trigger submissions_legal_hold
+    before update of title, payload, review_note, activity_code or delete
+    on public.submissions
+    for each row execute function private.refuse_held_changes();
+
+create trigger submission_attachments_legal_hold
+    before update or delete on public.submission_attachments
+    for each row execute function private.refuse_held_changes();
+
+create trigger users_legal_hold
+    before delete on public.users
+    for each row execute function private.refuse_held_changes();
+
+
 -- Drops the months of the audit trail that have outlived the retention period, returning one
 -- row per expired month with what was done and why. A month is kept while a legal hold on an
 -- audit range overlapping it is in force, or while it holds events not yet sealed. Before a
 -- month goes, the runs of the chain it held are recorded in audit.retired_links so that
 -- verification steps over them. The drop itself is recorded as an event.
-create function audit.retire_expired_partitions(dry_run boolean default false)
+create function audit.retire_expired_partitions(
+    dry_run boolean default false,
+    as_of timestamptz default null
+)
 returns table (month date, events bigint, action text, reason text)
 language plpgsql
 security definer
@@ -208,7 +274,12 @@ declare
     part record;
     hold private.legal_holds;
     unsealed boolean;
+    moment timestamptz := coalesce(as_of, pg_catalog.now());
 begin
+    if as_of is not null and not dry_run then
+        raise exception 'as_of is for dry runs only: retention never runs ahead of time'
+            using errcode = 'invalid_parameter_value';
+    end if;
     select r.retention
     into keep_for
     from private.retention_rules as r
@@ -230,14 +301,14 @@ begin
             and c.relname ~ '^audit_log_[0-9]{4}_[0-9]{2}$'
         order by c.relname
     loop
-        continue when (part.starts + interval '1 month') > pg_catalog.now() - keep_for;
+        continue when (part.starts + interval '1 month') > moment - keep_for;
         month := part.starts;
         execute pg_catalog.format('select pg_catalog.count(*) from audit_partitions.%I',
             part.log_name)
         into events;
 
         select * into hold
-        from private.holds_in_force() as h
+        from private.holds_in_force(moment) as h
         where h.scope = 'AUDIT_RANGE'
             and h.audit_range && pg_catalog.tstzrange(part.starts,
                 (part.starts + interval '1 month')::date)
@@ -298,13 +369,15 @@ begin
 end
 $$;
 
-comment on function audit.retire_expired_partitions(boolean) is
+comment on function audit.retire_expired_partitions(boolean, timestamptz) is
     'Drops the audit months older than the retention period, except those under a legal hold '
     'or with unsealed events; returns what it did to each expired month and why. dry_run '
-    'reports without dropping.';
+    'reports without dropping; with as_of it reports what would happen at that time.';
 
 
 revoke all on function private.holds_in_force(timestamptz) from public, anon, authenticated;
+revoke all on function private.submission_held(uuid, uuid) from public, anon, authenticated;
+revoke all on function private.refuse_held_changes() from public, anon, authenticated;
 grant execute on function private.holds_in_force(timestamptz) to service_role;
 revoke all on function public.place_legal_hold(private.hold_scope, text, uuid, timestamptz,
     timestamptz, timestamptz) from public, anon;
@@ -312,7 +385,7 @@ grant execute on function public.place_legal_hold(private.hold_scope, text, uuid
     timestamptz, timestamptz) to authenticated;
 revoke all on function public.lift_legal_hold(uuid) from public, anon;
 grant execute on function public.lift_legal_hold(uuid) to authenticated;
-revoke all on function audit.retire_expired_partitions(boolean)
+revoke all on function audit.retire_expired_partitions(boolean, timestamptz)
     from public, anon, authenticated, service_role;
 
 select audit.enable_tracking('private.legal_holds');

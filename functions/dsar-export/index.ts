@@ -47,6 +47,21 @@ async function collect(
                 'app_metadata', a.raw_app_meta_data)
             from auth.users as a
             where a.id = u.id),
+        'identifiers', private.export_identifiers(u.id),
+        'requests', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'id', r.id, 'kind', r.kind, 'received_at', r.received_at, 'due_at', r.due_at,
+                'status', r.status, 'status_reason', r.status_reason, 'details', r.details,
+                'completed_at', r.completed_at)
+                order by r.received_at, r.id)
+            from public.dsar_requests as r
+            where r.subject_id = u.id), '[]'),
+        'legal_holds', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'placed_at', h.placed_at, 'ends_at', h.ends_at)
+                order by h.placed_at)
+            from private.holds_in_force() as h
+            where h.scope = 'USER' and h.user_id = u.id), '[]'),
         'sessions', coalesce((
             select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                 'id', s.id, 'aal', s.aal, 'created_at', s.created_at, 'not_after', s.not_after)

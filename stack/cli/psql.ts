@@ -1,10 +1,13 @@
 /**
- * npm run psql -- [--as <handle>|service|anon] [--aal aal2] [psql arguments...]
+ * npm run psql -- [--as <handle>|service|anon|superuser] [--aal aal2] [psql arguments...]
  *
  * Opens psql on the local database. With --as, it connects as `authenticator` and takes on
  * the caller's identity exactly as PostgREST does: the role named by the token's `role`
- * claim and the verified claims in `request.jwt.claims`, so RLS applies as through the API.
- * Without --as, it connects as the `postgres` owner.
+ * claim and the verified claims in `request.jwt.claims`, so RLS applies as through the API,
+ * with the statement timeouts Supabase gives those roles (anon 3 s, authenticated 8 s).
+ * Without --as, it connects as the `postgres` owner; `--as superuser` connects as the
+ * cluster's bootstrap superuser (`supabase_admin`), for what even the owner may not do, such
+ * as tampering with the audit trail to see verification catch it.
  */
 import { spawnSync } from 'node:child_process'
 import { profileFromArgs } from '../lib/profile.ts'
@@ -33,7 +36,9 @@ const pgOption = (value: string) => value.replace(/\\/g, '\\\\').replace(/ /g, '
 
 let url = dbUrl(p, 'postgres', secrets.postgresPassword)
 let pgoptions = ''
-if (as) {
+if (as === 'superuser') {
+  url = dbUrl(p, 'supabase_admin', secrets.superuserPassword)
+} else if (as) {
   let role: string
   let claims: Record<string, unknown>
   if (as === 'anon' || as === 'service') {
@@ -51,7 +56,9 @@ if (as) {
     }
   }
   url = dbUrl(p, 'authenticator', secrets.authenticatorPassword)
+  const timeout = role === 'anon' ? '3s' : role === 'authenticated' ? '8s' : '0'
   pgoptions = `-c role=${role} -c request.jwt.claims=${pgOption(JSON.stringify(claims))}`
+    + ` -c statement_timeout=${timeout}`
 }
 
 const result = spawnSync('psql', [url, ...passThrough], {

@@ -19,6 +19,13 @@ create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists pgtap with schema extensions;
 create extension if not exists pgaudit with schema extensions;
 create extension if not exists pg_stat_statements with schema extensions;
+-- Query texts of every role are for the database owner, not for API users.
+revoke all on extensions.pg_stat_statements, extensions.pg_stat_statements_info
+    from public, anon, authenticated, service_role;
+revoke all on function extensions.pg_stat_statements(boolean),
+    extensions.pg_stat_statements_info(), extensions.pg_stat_statements_reset(oid, oid, bigint)
+    from public, anon, authenticated, service_role;
+grant select on extensions.pg_stat_statements, extensions.pg_stat_statements_info to postgres;
 -- Used by `supabase db lint`; available on Supabase, created here by the platform's superuser.
 do $$
 begin

@@ -1,5 +1,6 @@
 -- A stand-in for Supabase Vault: secrets stored encrypted, readable in clear only through
--- `vault.decrypted_secrets`, which only `postgres` and `service_role` may query. The root key
+-- `vault.decrypted_secrets`, which only `postgres` may query: the project's keys are read by
+-- its definer functions, and a leaked service-role key must not reach them. The root key
 -- sits in a table that no role but the bootstrap superuser can read; on Supabase it lives
 -- outside the database altogether.
 
@@ -92,11 +93,16 @@ from vault.secrets as s
 cross join vault_internal.root_key as k;
 
 revoke all on schema vault from public;
-grant usage on schema vault to postgres, service_role;
+grant usage on schema vault to postgres;
+revoke usage on schema vault from service_role;
 revoke all on vault.decrypted_secrets from public;
-grant select on vault.decrypted_secrets to postgres, service_role;
-grant select, delete on vault.secrets to postgres, service_role;
+grant select on vault.decrypted_secrets to postgres;
+revoke all on vault.decrypted_secrets from service_role;
+grant select, delete on vault.secrets to postgres;
+revoke all on vault.secrets from service_role;
 revoke all on function vault.create_secret(text, text, text) from public;
 revoke all on function vault.update_secret(uuid, text, text, text) from public;
-grant execute on function vault.create_secret(text, text, text) to postgres, service_role;
-grant execute on function vault.update_secret(uuid, text, text, text) to postgres, service_role;
+grant execute on function vault.create_secret(text, text, text) to postgres;
+revoke all on function vault.create_secret(text, text, text) from service_role;
+grant execute on function vault.update_secret(uuid, text, text, text) to postgres;
+revoke all on function vault.update_secret(uuid, text, text, text) from service_role;

@@ -152,8 +152,28 @@ as $$
 $$;
 
 
--- Act as a signed-in member: the role and claims PostgREST sets for a verified token.
--- extra_claims are merged in, for claims a real token may carry but policies must ignore.
+-- The auth session a signed-in member's token names (Supabase Auth writes one per sign-in).
+-- For an id with no auth user it opens nothing and returns a fresh id that names no session.
+create or replace function tests.open_session(member uuid, aal text)
+returns uuid
+language plpgsql
+set search_path = ''
+as $$
+declare
+    session_id uuid := extensions.gen_random_uuid();
+begin
+    if exists (select 1 from auth.users as a where a.id = member) then
+        insert into auth.sessions (id, user_id, aal)
+        values (session_id, member, case when aal in ('aal1', 'aal2') then aal else 'aal1' end);
+    end if;
+    return session_id;
+end
+$$;
+
+
+-- Act as a signed-in member: the role and claims PostgREST sets for a verified token, with
+-- the session it names. extra_claims are merged in, for claims a real token may carry but
+-- policies must ignore.
 create or replace function tests.act_as(
     member uuid,
     aal text default 'aal1',
@@ -162,7 +182,12 @@ create or replace function tests.act_as(
 returns void
 language plpgsql
 as $$
+declare
+    session_id uuid;
 begin
+    -- Back to the owner first (allowed from any role), who may open the session.
+    execute 'set local role none';
+    session_id := tests.open_session(member, aal);
     execute 'set local role authenticated';
     perform pg_catalog.set_config(
         'request.jwt.claims',
@@ -171,7 +196,7 @@ begin
                 'sub', member,
                 'role', 'authenticated',
                 'aal', aal,
-                'session_id', extensions.gen_random_uuid()
+                'session_id', session_id
             )
             || extra_claims
         )::text,

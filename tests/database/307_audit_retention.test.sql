@@ -8,7 +8,7 @@
 
 begin;
 set local search_path = public, extensions;
-select plan(26);
+select plan(28);
 
 select tests.create_member('t_audit307_admin', 'ADMIN', mfa_verified => true) as admin \gset
 select tests.create_member('t_audit307_member') as member \gset
@@ -119,6 +119,18 @@ select is(
 );
 select isnt(pg_catalog.to_regclass('audit_partitions.audit_log_2014_01'), null,
     'dry run: the January partition is still there');
+select ok(
+    (select pg_catalog.bool_or(r.action = 'would drop' and r.month = (pg_catalog.date_trunc(
+        'month', pg_catalog.now()) + interval '1 month')::date)
+    from audit.retire_expired_partitions(dry_run => true,
+        as_of => pg_catalog.now() + interval '11 years') as r),
+    'dry run as of eleven years on: next month (made ahead, empty) would be dropped then'
+);
+select throws_ok(
+    $$select * from audit.retire_expired_partitions(as_of => pg_catalog.now() + interval '11 years')$$,
+    '22023', 'as_of is for dry runs only: retention never runs ahead of time',
+    'as_of without a dry run is refused (22023)'
+);
 
 
 -- The job itself ----------------------------------------------------------------------------

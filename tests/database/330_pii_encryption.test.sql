@@ -10,7 +10,7 @@
 
 begin;
 set local search_path = public, extensions;
-select plan(30);
+select plan(33);
 
 select tests.create_member('t_pii330_siti') as siti \gset
 select tests.create_member('t_pii330_budi') as budi \gset
@@ -82,12 +82,25 @@ select throws_ok($$select public.set_personal_identifier('nik', '320123410590000
 select throws_ok($$select public.set_personal_identifier('passport', 'A1234567')$$, '22023',
     'field must be one of phone, nik, npwp, bank_account',
     'an unknown field is refused (22023) with the list of fields');
-select throws_ok($$select public.set_personal_identifier('phone', '0812 3456 7890')$$, 'LGV02',
-    'phone is already registered to another member',
-    'the same phone in another format is refused for a second member (LGV02, blind index)');
 select ok(public.set_personal_identifier('phone', '0813 1111 2222'),
     'a different phone is accepted');
+select is(public.set_personal_identifier('phone', '0812 3456 7890'), false,
+    'the same phone in another format is not stored for a second member (blind index)');
+select is(public.reveal_personal_identifier('phone'), '0813 1111 2222',
+    'and their own number is unchanged');
+select public.set_personal_identifier('nik', '3201234105900001') as second_try \gset
+select public.set_personal_identifier('phone', '+62 812 3456 7890') as third_try \gset
+select public.set_personal_identifier('phone', '6281234567890') as fourth_try \gset
+select public.set_personal_identifier('phone', '081234567890') as fifth_try \gset
+select throws_ok($$select public.set_personal_identifier('phone', '0812-3456-7890')$$, 'LGV03',
+    'too many attempts to register an identifier; try again tomorrow',
+    'after five attempts on identifiers registered to others, a member is refused (LGV03)');
 select tests.clear_actor();
+select is(
+    (select pg_catalog.count(*) from audit.audit_log as l
+    where l.action = 'pii.duplicate' and l.actor_id = :'budi' and l.outcome = 'FAILURE'),
+    5::bigint,
+    'each attempt on someone else''s identifier is in the audit trail');
 
 
 -- Admins: aal2 only, audited --------------------------------------------------------------------
@@ -97,6 +110,7 @@ select throws_ok(
     format('select public.reveal_personal_identifier(%L, %L)', 'nik', :'siti'),
     '42501', null,
     'admin at aal1: revealing a member''s NIK is refused (42501)');
+
 select tests.act_as(:'admin', 'aal2');
 select is(public.reveal_personal_identifier('nik', :'siti'), '3201234105900001',
     'admin at aal2: reveals a member''s NIK');

@@ -10,7 +10,7 @@
 
 begin;
 set local search_path = public, extensions;
-select plan(15);
+select plan(18);
 
 select tests.create_member('t_erase342_siti') as siti \gset
 select tests.create_member('t_erase342_dewi') as dewi \gset
@@ -59,6 +59,18 @@ select public.place_legal_hold('SUBMISSION', 'Sengketa nilai, kasus 12/2026',
     target_id => :'s2') as hold \gset
 create temporary table plan on commit drop as
 select * from public.erasure_dry_run(:'siti', 'erase');
+select tests.clear_actor();
+
+select tests.act_as(:'siti');
+select throws_ok(format('delete from public.submissions where id = %L', :'s2'), 'LGH01', null,
+    'participant: deleting their held submission is refused (LGH01)');
+select throws_ok(format($$update public.submissions set title = 'x' where id = %L$$, :'s2'),
+    'LGH01', null,
+    'participant: rewriting their held submission is refused (LGH01)');
+select tests.act_as_service();
+select throws_ok(format('delete from public.submission_attachments where id = %L', :'a2'),
+    'LGH01', null,
+    'service role: deleting a held submission''s file is refused (LGH01)');
 select tests.clear_actor();
 
 select is(

@@ -10,6 +10,7 @@
  * back at the end (the members it acts as included); the keys it used are read inside that
  * transaction to search for them.
  */
+import { randomUUID } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import postgres from 'postgres'
@@ -28,8 +29,8 @@ function asSuperuser(url: string): string {
   return u.toString()
 }
 
-const claims = (member: Member, aal: string) => JSON.stringify({
-  sub: member.id, role: 'authenticated', aal,
+const claims = (member: Member, aal: string, sessionId: string) => JSON.stringify({
+  sub: member.id, role: 'authenticated', aal, session_id: sessionId,
 })
 
 class Rollback extends Error {}
@@ -52,6 +53,11 @@ describe('keys never appear in logs or pg_stat_statements', () => {
         // Members made inside the transaction, so that nothing of this test outlives it.
         member = await createMember(tx as unknown as postgres.Sql)
         admin = await createMember(tx as unknown as postgres.Sql, { role: 'ADMIN', mfa: true })
+        // The sessions their tokens would name (the database checks them).
+        const sessions = { member: randomUUID(), admin: randomUUID() }
+        await tx`insert into auth.sessions (id, user_id, aal)
+                 values (${sessions.member}, ${member.id}, 'aal1'),
+                        (${sessions.admin}, ${admin.id}, 'aal2')`
         await tx.unsafe(`
           set local log_statement = 'all';
           set local log_min_duration_statement = 0;
@@ -66,13 +72,15 @@ describe('keys never appear in logs or pg_stat_statements', () => {
           set local auto_explain.log_nested_statements = on;
           set local auto_explain.log_verbose = on;`)
 
-        await tx`select set_config('request.jwt.claims', ${claims(member, 'aal1')}, true)`
+        const asMember = claims(member, 'aal1', sessions.member)
+        await tx`select set_config('request.jwt.claims', ${asMember}, true)`
         await tx`set local role authenticated`
         await tx`select public.set_personal_identifier('phone', '0812 7000 1234')`
         await tx`select public.set_personal_identifier('nik', '3201234105900001')`
         await tx`select public.set_personal_identifier('bank_account', '1234567890')`
         await tx`select public.reveal_personal_identifier('nik')`
-        await tx`select set_config('request.jwt.claims', ${claims(admin, 'aal2')}, true)`
+        const asAdmin = claims(admin, 'aal2', sessions.admin)
+        await tx`select set_config('request.jwt.claims', ${asAdmin}, true)`
         await tx`select public.find_member_by_identifier('phone', '+62 812 7000 1234')`
         await tx`select public.reveal_personal_identifier('phone', ${member.id})`
         await tx`reset role`
