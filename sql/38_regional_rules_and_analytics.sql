@@ -8,7 +8,9 @@
 --
 -- Analysts get members and submissions without HIGH or MEDIUM fields and with a keyed hash in
 -- place of the member id: the same member gets the same key on every call (while the analytics
--- key is unchanged), so cohorts can be followed without knowing who is in them.
+-- key is unchanged), so cohorts can be followed without knowing who is in them. Groups smaller
+-- than five are blurred and points banded, so that public leaderboard figures do not point
+-- back at a member; linking remains possible for someone holding other data about the cohort.
 
 
 create table private.regional_rules (
@@ -20,12 +22,15 @@ create table private.regional_rules (
     retention_months integer not null
         check (retention_months between 1 and 240),
     extra_requirements text[] not null default '{}',
+    aliases text[] not null default '{}',
     note text
 );
 
 comment on table private.regional_rules is
     'Per-province requirements on personal data (BPS province code and name as on member '
     'profiles). A region without a row follows the national defaults.';
+comment on column private.regional_rules.aliases is
+    'Other names the province goes by on profiles (full or short forms), matched like name.';
 comment on column private.regional_rules.localisation_required is
     'Data about members of the region must be stored and processed in Indonesia.';
 comment on column private.regional_rules.additional_consent_required is
@@ -37,7 +42,22 @@ revoke all on private.regional_rules from public, anon, authenticated;
 grant select on private.regional_rules to service_role;
 
 
--- The rule of a region (matched by name, case and spacing ignored), or null.
+-- A region name reduced to what identifies it: lowercase letters and single spaces, without
+-- a leading "provinsi" or "prov." ("Prov. Aceh", "ACEH." and " aceh " are all "aceh").
+create function private.region_key(region text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+    select pg_catalog.btrim(pg_catalog.regexp_replace(
+        pg_catalog.regexp_replace(
+            pg_catalog.regexp_replace(pg_catalog.lower(region), '[^a-z ]+', ' ', 'g'),
+            '^\s*(provinsi|prov)\s+', ''),
+        '\s+', ' ', 'g'))
+$$;
+
+-- The rule of a region, by its name or one of its aliases, or null.
 create function private.regional_rule(region text)
 returns private.regional_rules
 language sql
@@ -47,12 +67,15 @@ set search_path = ''
 as $$
     select r.*
     from private.regional_rules as r
-    where pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.btrim(r.name), '\s+', ' ', 'g'))
-        = pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.btrim(region), '\s+', ' ', 'g'))
+    where private.region_key(region) in (
+        select private.region_key(n)
+        from pg_catalog.unnest(r.aliases || r.name) as n)
+    limit 1
 $$;
 
 comment on function private.regional_rule(text) is
-    'The regional rule for a region name as written on a profile, or null for none.';
+    'The regional rule for a region name (or alias) as written on a profile, ignoring case, '
+    'punctuation and a "Provinsi"/"Prov." prefix; null for none.';
 
 
 -- Refuses (LGR01) a payload from a member whose region requires additional consent when the
@@ -145,6 +168,18 @@ end
 $$;
 
 
+-- Small groups identify people: a region, cohort or role shared by fewer than this many
+-- members is returned as null, and points are given in bands of 50.
+create function private.analytics_min_group()
+returns integer
+language sql
+immutable
+set search_path = ''
+as $$
+    select 5
+$$;
+
+
 create function public.anonymised_members()
 returns table (
     member_key text,
@@ -153,7 +188,7 @@ returns table (
     region text,
     cohort text,
     joined_month date,
-    total_points bigint,
+    points_band bigint,
     badges bigint
 )
 language plpgsql
@@ -163,26 +198,40 @@ as $$
 begin
     perform private.allow_analytics('members');
     return query
+    with members as (
+        select
+            u.id,
+            u.role,
+            u.status,
+            u.region,
+            u.cohort,
+            pg_catalog.date_trunc('month', u.created_at)::date as joined,
+            pg_catalog.count(*) over (partition by u.region) as region_size,
+            pg_catalog.count(*) over (partition by u.cohort) as cohort_size,
+            pg_catalog.count(*) over (partition by u.role) as role_size
+        from public.users as u
+        where u.deleted_at is null
+    )
     select
-        private.analytics_key_of(u.id),
-        u.role,
-        u.status,
-        u.region,
-        u.cohort,
-        pg_catalog.date_trunc('month', u.created_at)::date,
-        coalesce((select pg_catalog.sum(p.delta) from public.points_ledger as p
-                  where p.user_id = u.id), 0)::bigint,
-        (select pg_catalog.count(*) from public.earned_badges as b where b.user_id = u.id)
-    from public.users as u
-    where u.deleted_at is null
+        private.analytics_key_of(m.id),
+        case when m.role_size >= private.analytics_min_group() then m.role end,
+        m.status,
+        case when m.region_size >= private.analytics_min_group() then m.region end,
+        case when m.cohort_size >= private.analytics_min_group() then m.cohort end,
+        m.joined,
+        (coalesce((select pg_catalog.sum(p.delta) from public.points_ledger as p
+                   where p.user_id = m.id), 0) / 50 * 50)::bigint,
+        (select pg_catalog.count(*) from public.earned_badges as b where b.user_id = m.id)
+    from members as m
     order by 1;
 end
 $$;
 
 comment on function public.anonymised_members() is
-    'Members for analysis: keyed pseudonym instead of id; role, status, region, cohort, month '
-    'joined, points and badges; no name, school, handle or contact. Caller: '
-    'analytics:view_all at aal2; recorded as analytics.read.';
+    'Members for analysis: keyed pseudonym instead of id; role, status, region and cohort '
+    '(null where fewer than 5 members share them), month joined, points in bands of 50, '
+    'badges; no name, school, handle or contact. Caller: analytics:view_all at aal2; '
+    'recorded as analytics.read.';
 
 
 create function public.anonymised_submissions()
@@ -220,6 +269,7 @@ comment on function public.anonymised_submissions() is
 
 
 revoke all on function private.regional_rule(text) from public, anon, authenticated;
+revoke all on function private.region_key(text) from public, anon;
 revoke all on function private.check_regional_rules(uuid, jsonb) from public, anon;
 grant execute on function private.check_regional_rules(uuid, jsonb) to service_role;
 revoke all on function private.enforce_regional_rules() from public, anon, authenticated;
@@ -227,6 +277,7 @@ revoke all on function private.analytics_key_of(uuid) from public, anon, authent
     service_role;
 revoke all on function private.allow_analytics(text) from public, anon, authenticated,
     service_role;
+revoke all on function private.analytics_min_group() from public, anon;
 revoke all on function public.anonymised_members() from public, anon;
 grant execute on function public.anonymised_members() to authenticated;
 revoke all on function public.anonymised_submissions() from public, anon;

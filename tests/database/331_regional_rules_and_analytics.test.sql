@@ -9,13 +9,14 @@
 
 begin;
 set local search_path = public, extensions;
-select plan(14);
+select plan(16);
 
 select tests.create_member('t_reg331_aceh') as aceh \gset
 select tests.create_member('t_reg331_bali') as bali \gset
 select tests.create_member('t_reg331_admin', 'ADMIN', mfa_verified => true) as admin \gset
 update public.users set region = 'Aceh' where id = :'aceh';
 update public.users set region = 'bali' where id = :'bali';
+select private.analytics_key_of(:'aceh') as aceh_key \gset
 
 select is(
     (select pg_catalog.count(*) from private.regional_rules),
@@ -44,6 +45,15 @@ select lives_ok(
     format($$insert into public.submissions (owner_id, activity_code, title, payload)
         values (%L, 'LEARN', 'Pelatihan', '{"hours": 2, "additionalConsent": true}')$$, :'aceh'),
     'member in Aceh: with "additionalConsent": true it is accepted'
+);
+select tests.clear_actor();
+update public.users set region = 'Prov. Nanggroe Aceh Darussalam' where id = :'aceh';
+select tests.act_as(:'aceh');
+select throws_ok(
+    format($$insert into public.submissions (owner_id, activity_code, title, payload)
+        values (%L, 'LEARN', 'Pelatihan', '{"hours": 2}')$$, :'aceh'),
+    'LGR01', null,
+    'member in "Prov. Nanggroe Aceh Darussalam": the alias is the same province (LGR01)'
 );
 select tests.act_as(:'bali');
 select lives_ok(
@@ -97,6 +107,12 @@ select ok(
     (select pg_catalog.count(*) from public.anonymised_submissions() as s
     where s.member_key in (select f.member_key from first_call as f)) >= 2,
     'admin aal2: submissions carry the same keys, so they can be joined to members'
+);
+select is(
+    (select pg_catalog.jsonb_build_object('region', f.region, 'band', f.points_band % 50)
+    from first_call as f where f.member_key = :'aceh_key'),
+    '{"region": null, "band": 0}'::jsonb,
+    'admin aal2: a region fewer than five members share is blurred, points come in bands of 50'
 );
 select tests.clear_actor();
 
