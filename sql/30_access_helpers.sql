@@ -78,31 +78,27 @@ declare
     claims jsonb := auth.jwt();
     session_aal text;
 begin
-    -- The same lookup as private.caller_role(), written out to save a nested call per statement.
-    select u.role
-    into held
-    from public.users as u
-    where u.id = auth.uid()
-        and u.status = 'ACTIVE'
-        and u.deleted_at is null;
-
-    -- No active profile (none, suspended or soft-deleted): refused, whatever the token says.
-    if held is null then
-        return false;
-    end if;
-
     -- The token's session must still exist: signing out, or an erasure, ends it at once rather
     -- than when the token expires. A privileged session must really be at aal2, not only say so.
     if (claims ->> 'session_id') !~* '^[0-9a-f-]{36}$' then
         return false;
     end if;
-    select s.aal
-    into session_aal
-    from auth.sessions as s
-    where s.id = (claims ->> 'session_id')::uuid
-        and s.user_id = auth.uid()
-        and (s.not_after is null or s.not_after > pg_catalog.now());
-    if session_aal is null then
+
+    -- The profile as private.caller_role() reads it, and the session, in one lookup: policies
+    -- call this once per statement.
+    select u.role, s.aal
+    into held, session_aal
+    from public.users as u
+    join auth.sessions as s
+        on s.id = (claims ->> 'session_id')::uuid
+        and s.user_id = u.id
+        and (s.not_after is null or s.not_after > pg_catalog.now())
+    where u.id = auth.uid()
+        and u.status = 'ACTIVE'
+        and u.deleted_at is null;
+
+    -- No active profile (none, suspended or soft-deleted) or no live session: refused.
+    if held is null then
         return false;
     end if;
     return held < 'ADMIN'
