@@ -13,6 +13,33 @@
 -- back at a member; linking remains possible for someone holding other data about the cohort.
 
 
+-- A region name reduced to what identifies it: lowercase letters and single spaces, without
+-- a leading "provinsi" or "prov." ("Prov. Aceh", "ACEH." and " aceh " are all "aceh").
+create function private.region_key(region text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+    select pg_catalog.btrim(pg_catalog.regexp_replace(
+        pg_catalog.regexp_replace(
+            pg_catalog.regexp_replace(pg_catalog.lower(region), '[^a-z ]+', ' ', 'g'),
+            '^\s*(provinsi|prov)\s+', ''),
+        '\s+', ' ', 'g'))
+$$;
+
+-- Every key a rule answers to: its name's and its aliases'.
+create function private.region_keys(name text, aliases text[])
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+    select pg_catalog.array_agg(distinct private.region_key(n))
+    from pg_catalog.unnest(aliases || name) as n
+$$;
+
+
 create table private.regional_rules (
     region_code text primary key
         check (region_code ~ '^[0-9]{2}$'),
@@ -23,7 +50,9 @@ create table private.regional_rules (
         check (retention_months between 1 and 240),
     extra_requirements text[] not null default '{}',
     aliases text[] not null default '{}',
-    note text
+    note text,
+    -- Worked out once per rule, so that matching a profile costs one normalisation.
+    name_keys text[] generated always as (private.region_keys(name, aliases)) stored
 );
 
 comment on table private.regional_rules is
@@ -42,21 +71,6 @@ revoke all on private.regional_rules from public, anon, authenticated;
 grant select on private.regional_rules to service_role;
 
 
--- A region name reduced to what identifies it: lowercase letters and single spaces, without
--- a leading "provinsi" or "prov." ("Prov. Aceh", "ACEH." and " aceh " are all "aceh").
-create function private.region_key(region text)
-returns text
-language sql
-immutable
-set search_path = ''
-as $$
-    select pg_catalog.btrim(pg_catalog.regexp_replace(
-        pg_catalog.regexp_replace(
-            pg_catalog.regexp_replace(pg_catalog.lower(region), '[^a-z ]+', ' ', 'g'),
-            '^\s*(provinsi|prov)\s+', ''),
-        '\s+', ' ', 'g'))
-$$;
-
 -- The rule of a region, by its name or one of its aliases, or null.
 create function private.regional_rule(region text)
 returns private.regional_rules
@@ -67,9 +81,7 @@ set search_path = ''
 as $$
     select r.*
     from private.regional_rules as r
-    where private.region_key(region) in (
-        select private.region_key(n)
-        from pg_catalog.unnest(r.aliases || r.name) as n)
+    where private.region_key(region) = any(r.name_keys)
     limit 1
 $$;
 
@@ -270,6 +282,7 @@ comment on function public.anonymised_submissions() is
 
 revoke all on function private.regional_rule(text) from public, anon, authenticated;
 revoke all on function private.region_key(text) from public, anon;
+revoke all on function private.region_keys(text, text[]) from public, anon;
 revoke all on function private.check_regional_rules(uuid, jsonb) from public, anon;
 grant execute on function private.check_regional_rules(uuid, jsonb) to service_role;
 revoke all on function private.enforce_regional_rules() from public, anon, authenticated;

@@ -21,5 +21,13 @@ begin
     perform cron.schedule('audit-retention', '30 3 1 * *',
         $$select pg_catalog.set_config('leaps.job', 'audit-retention', true),
             pg_catalog.count(*) from audit.retire_expired_partitions()$$);
+
+    -- The retention schedule (private.retention_policies), every night at 02:00 UTC, and the
+    -- watchdog that alerts when a policy has not succeeded for too long.
+    perform cron.schedule('retention', '0 2 * * *',
+        $$call private.run_retention()$$);
+    perform cron.schedule('retention-watchdog', '15 * * * *',
+        $$select pg_catalog.set_config('leaps.job', 'retention-watchdog', true),
+            private.retention_watchdog()$$);
 end
 $do$;
