@@ -11,14 +11,29 @@
  * sits in the document and a masked form. It never carries the value itself.
  *
  * The rules:
- * - A number is a chain of digits joined by at most one separator each: a space, dot or dash,
- *   or a bracket with an optional space on either side. Only chains of 10 or more digits are
- *   considered, and only as a whole, so 16 digits inside a longer chain are not a NIK. A
- *   space may also end a number: when the whole chain is not an identifier, its
- *   space-separated groups are tried as shorter numbers, leftmost and longest first.
- * - A context word (NIK, KTP, NPWP, NISN, NUPTK or their long forms) counts when it ends at
- *   most 40 characters before the number, or when it is the object key the string sits
- *   under (camelCase keys are split into words).
+ * - Every string and key is normalised first: full-width (０-９) and Arabic-Indic (٠-٩, ۰-۹)
+ *   digits become ASCII digits; zero-width space, non-joiner and joiner, soft hyphen, word
+ *   joiner and BOM are removed; tab, line breaks and the Unicode spaces become a space; the
+ *   Kelvin sign and long s become K and s (case-insensitive matching would read them so in
+ *   one engine and not the other). A letter O that does not follow a letter or digit and is
+ *   followed by 8 and 1-3 or 5-9 is read as 0 ("O812 ..." is a mobile number).
+ * - A chain is digit groups joined by separators of one to three characters from
+ *   ` . , / _ ( ) -` ("3201/0112", "0812 - 3456", "(021) 555"). A chain of 10 to 16 digits is
+ *   first tried as a whole, so 16 digits inside a longer chain are not a NIK. A separator
+ *   holding a space, comma or slash may also end a number: when the whole chain is no
+ *   identifier, runs of the pieces between such separators are tried, never the whole chain
+ *   again. A first pass takes the leftmost, then longest run that is an identifier of high
+ *   confidence, and carries on after it; a second pass does the same for any confidence in
+ *   the pieces left over. So a medium finding never hides a high one ("12/03/2024 0812 ...").
+ *   Each start tries at most 7 runs of at most 16 pieces: the work is linear in the text.
+ * - A context word counts when it ends at most 40 characters before the number (within the
+ *   100 characters before it), or when it is the key of the string or of any object or array
+ *   the string sits in (camelCase keys are split into words). Context words: NIK, KTP, NPWP,
+ *   NISN, NUPTK, also written with dots or spaces between the letters (N.I.K., N I K), their
+ *   long forms, "national id" (NIK and NISN), "student id" and "student number" (NISN). A
+ *   word must not follow or be followed by a letter ("teknik" and "nikah" hold no NIK), where
+ *   words are first split between a lower-case letter and a capital (camelCase keys:
+ *   "studentNisn") and after capitals glued to a lower-case word ("NIKsiswa", "KTPnya").
  * - NIK: 16 digits, a known province code, regency and district not 00, a real birth date
  *   DDMMYY (women add 40 to the day; 29 February only in years divisible by 4), serial not
  *   0000. Medium confidence, high next to a NIK context word.
@@ -30,9 +45,18 @@
  *   in the 08 form. High confidence.
  * - E-mail: local part @ dotted domain with a top-level domain of two letters or more. High.
  * - A number made of one repeated digit is never an identifier.
- * - JSON strings are scanned, and integer numbers as their decimal digits. Keys are not
- *   scanned. Numbers beyond 2^53 cannot be read exactly in JavaScript, so only safe integers
- *   are scanned here; the database scans every integer.
+ * - JSON strings are scanned, and numbers with no fraction (3201011203850001.0 included) as
+ *   their integer digits. Under a phone key (tel, telp, telepon, telpon, phone, hp, wa,
+ *   whatsapp, handphone, ponsel, mobile, at any depth above), a number of 9 to 12 digits
+ *   starting with 8 and 1-3 or 5-9 is read with its leading 0 (JSON numbers drop it).
+ *   Numbers beyond 2^53 cannot be read exactly in JavaScript, so only safe integers are
+ *   scanned here; the database scans every integer.
+ * - Object keys are scanned like strings; a finding in a key has the path of its object
+ *   followed by `[*]`.
+ *
+ * Not covered: an identifier split across array items (["3201", "0112", ...]) or across
+ * strings; look-alike letters other than O; JSON text with duplicate keys, which JSON.parse
+ * and jsonb both resolve to the last value before anything is scanned.
  */
 
 export const PII_TYPES = ['NIK', 'NPWP', 'NISN', 'NUPTK', 'PHONE', 'EMAIL'] as const
@@ -46,8 +70,9 @@ export interface Finding {
   /**
    * Where the string sits: `$` is the document itself, `.name` an object member whose name
    * is an identifier, `["other name"]` any other member (the name JSON-quoted), `[2]` an
-   * array element, `[*]` a member whose name has 6 digits in a row or an @ (it could be an
-   * identifier itself). For example `$.studentsData[2].notes`.
+   * array element, `[*]` a member whose name holds 4 or more digits, an @ or a space (it
+   * could be personal data itself), or the key of a member when the finding is in the key.
+   * For example `$.studentsData[2].notes`.
    */
   path: string
   /** Digits: the first two and last two kept. E-mail: `s***@e***.id`. */
@@ -57,46 +82,115 @@ export interface Finding {
 /** A finding in one string, before it is placed in a document. */
 export type TextFinding = Omit<Finding, 'path'>
 
-// The patterns use only syntax that JavaScript and PostgreSQL read the same way, and match
-// those of sql/35_pii_detection.sql. NUMBER_CHAIN differs there in form only (PostgreSQL
-// pays for lookarounds and counted repeats on every call; V8 does not): both find the
-// maximal chains of 10 digits or more.
-const SEP = '(?:[ .-]|[ ]?[()][ ]?)'
-const NUMBER_CHAIN = new RegExp(
-  `(?<![0-9])(?<![0-9]${SEP})[0-9](?:${SEP}?[0-9]){9,}(?!${SEP}?[0-9])`,
+// The patterns use only syntax that JavaScript and PostgreSQL read the same way, and are
+// those of sql/35_pii_detection.sql.
+
+/** What normalisation rewrites; see normaliseText. */
+const NORMALISED = new RegExp(
+  '[\\t\\n\\v\\f\\r\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000' + // spaces
+    '\\u00ad\\u200b-\\u200d\\u2060\\ufeff' + // removed
+    '\\u017f\\u212a' + // long s, Kelvin sign
+    '\\u0660-\\u0669\\u06f0-\\u06f9\\uff10-\\uff19]', // digits
   'g',
 )
+const LETTER_O_AS_ZERO = /(?<![A-Za-z0-9])[Oo](?=8[1-35-9])/g
+
+function normalisedChar(ch: string): string {
+  const c = ch.charCodeAt(0)
+  if (c >= 0x0660 && c <= 0x0669) return String.fromCharCode(c - 0x0660 + 48)
+  if (c >= 0x06f0 && c <= 0x06f9) return String.fromCharCode(c - 0x06f0 + 48)
+  if (c >= 0xff10 && c <= 0xff19) return String.fromCharCode(c - 0xff10 + 48)
+  if (c === 0x00ad || (c >= 0x200b && c <= 0x200d) || c === 0x2060 || c === 0xfeff) return ''
+  if (c === 0x017f) return 's'
+  if (c === 0x212a) return 'K'
+  return ' '
+}
+
+/**
+ * The text the detector reads: Unicode digits as ASCII, invisible characters removed, every
+ * space as a plain space, a word-initial O before a mobile prefix as 0.
+ */
+export function normaliseText(text: string): string {
+  NORMALISED.lastIndex = 0
+  let out = NORMALISED.test(text) ? text.replace(NORMALISED, normalisedChar) : text
+  if (out.includes('O8') || out.includes('o8')) out = out.replace(LETTER_O_AS_ZERO, '0')
+  return out
+}
+
+/** A chain: digit groups joined by one to three separator characters. */
+const NUMBER_CHAIN = /[0-9]+(?:[ .,/_()-]{1,3}[0-9]+)*/g
+/** A separator that may end a number inside a chain. */
+const SOFT_SEPARATOR = /[ ,/]/
+/** Digit groups and what lies between them, in a chain. */
+const TOKEN = /[0-9]+|[^0-9]+/g
+const NOT_DIGIT = /[^0-9]/g
 const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}/g
 const NPWP_FORMATTED = /^[0-9]{2}\.[0-9]{3}\.[0-9]{3}\.[0-9]-[0-9]{3}\.[0-9]{3}$/
 
+type ContextKind = 'NIK' | 'NPWP' | 'NISN' | 'NUPTK'
+const CONTEXT_KINDS: ContextKind[] = ['NIK', 'NPWP', 'NISN', 'NUPTK']
+
+// Case-insensitive. A short word may have a dot or space (two at most) between its letters.
 const GAP = '[^a-z0-9]+'
-const CONTEXT_WORDS: Record<'NIK' | 'NPWP' | 'NISN' | 'NUPTK', string> = {
-  NIK: `nik|ktp|nomor${GAP}induk${GAP}kependudukan`,
-  NPWP: `npwp|nomor${GAP}pokok${GAP}wajib${GAP}pajak`,
-  NISN: `nisn|nomor${GAP}induk${GAP}siswa${GAP}nasional`,
-  NUPTK: `nuptk|nomor${GAP}unik${GAP}pendidik${GAP}dan${GAP}tenaga${GAP}kependidikan`,
+const spaced = (word: string) => word.split('').join('[. ]{0,2}')
+const CONTEXT_WORDS: Record<ContextKind, string> = {
+  NIK: [spaced('nik'), spaced('ktp'), `nomor${GAP}induk${GAP}kependudukan`, `national${GAP}id`]
+    .join('|'),
+  NPWP: [spaced('npwp'), `nomor${GAP}pokok${GAP}wajib${GAP}pajak`].join('|'),
+  NISN: [
+    spaced('nisn'),
+    `nomor${GAP}induk${GAP}siswa${GAP}nasional`,
+    `national${GAP}id`,
+    `student${GAP}(?:id|number)`,
+  ].join('|'),
+  NUPTK: [
+    spaced('nuptk'),
+    `nomor${GAP}unik${GAP}pendidik${GAP}dan${GAP}tenaga${GAP}kependidikan`,
+  ].join('|'),
 }
-type ContextKind = keyof typeof CONTEXT_WORDS
+const PHONE_KEY = new RegExp(
+  '(?<![a-z])(?:tel|telp|telpon|telepon|phone|hp|wa|whatsapp|handphone|ponsel|mobile)(?![a-z])',
+  'iu',
+)
+/**
+ * Every context word, with gaps that may be empty: it matches wherever a context word can
+ * be found once words are split (see WORD_BREAK). A string without it needs no context test.
+ */
+const ANY_CONTEXT = new RegExp(
+  CONTEXT_KINDS.map((k) => CONTEXT_WORDS[k]).join('|').replaceAll(GAP, '[^a-z0-9]*'),
+  'iu',
+)
+/**
+ * Where a space goes before context words are sought: between a lower-case letter and a
+ * capital (camelCase: `studentNisn`), and after two capitals followed by a lower-case letter
+ * (a word in capitals glued to the next: `NIKsiswa`, `KTPnya`).
+ */
+const WORD_BREAK = /([a-z])([A-Z])|([A-Z]{2})([a-z])/g
+const splitWords = (text: string) => text.replace(WORD_BREAK, '$1$3 $2$4')
 
 /** How far before a number its context word may end, and how much text that takes. */
 const CONTEXT_GAP = 40
 const CONTEXT_REACH = 100
 
 // 'u': `.` then counts code points, as PostgreSQL counts characters.
-const contextBefore = (words: string) =>
-  new RegExp(`(?<![a-z])(?:${words})(?![a-z]).{0,${CONTEXT_GAP}}$`, 'isu')
-const contextKey = (words: string) => new RegExp(`(?<![a-z])(?:${words})(?![a-z])`, 'iu')
-const CONTEXT_BEFORE = mapContext(contextBefore)
-const CONTEXT_KEY = mapContext(contextKey)
+const mapContext = (make: (kind: ContextKind) => RegExp) =>
+  Object.fromEntries(CONTEXT_KINDS.map((k) => [k, make(k)])) as Record<ContextKind, RegExp>
+const WORD_BEFORE = mapContext((k) =>
+  new RegExp(`(?<![a-z])(?:${CONTEXT_WORDS[k]})(?![a-z]).{0,${CONTEXT_GAP}}$`, 'isu')
+)
+const WORD_IN_KEY = mapContext((k) =>
+  new RegExp(`(?<![a-z])(?:${CONTEXT_WORDS[k]})(?![a-z])`, 'iu')
+)
 
-function mapContext(make: (words: string) => RegExp): Record<ContextKind, RegExp> {
-  return {
-    NIK: make(CONTEXT_WORDS.NIK),
-    NPWP: make(CONTEXT_WORDS.NPWP),
-    NISN: make(CONTEXT_WORDS.NISN),
-    NUPTK: make(CONTEXT_WORDS.NUPTK),
-  }
+// Kinds as bits: the context a string has from its keys, and whether a phone key is above it.
+const BIT: Record<ContextKind | 'PHONE', number> = {
+  NIK: 1,
+  NPWP: 2,
+  NISN: 4,
+  NUPTK: 8,
+  PHONE: 16,
 }
+const CONTEXT_BITS = BIT.NIK | BIT.NPWP | BIT.NISN | BIT.NUPTK
 
 /** Province codes of Kemendagri, the first two digits of every NIK. */
 const PROVINCES = new Set(
@@ -105,8 +199,14 @@ const PROVINCES = new Set(
 )
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 const MOBILE = /^08[1-35-9][0-9]{7,10}$/
+/** A phone number written as a JSON number: the leading 0 is lost. */
+const MOBILE_WITHOUT_ZERO = /^8[1-35-9][0-9]{7,10}$/
 const IDENTIFIER_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
-const KEY_WITHHELD = /[0-9]{6}|@/
+/** In a normalised key: 4 digits, an @ or a space. */
+const KEY_WITHHELD = /(?:[0-9][^0-9]*){4}|@| /
+/** Every normalised key that holds a context or phone word matches this. */
+const KEY_HINT =
+  /n[. ]{0,2}[ipu]|k[. ]{0,2}t|nomor|national|student|tel|phone|hp|wa|whatsapp|ponsel|mobile/i
 
 /** Whether 16 digits have the structure of a NIK. */
 export function isValidNik(digits: string): boolean {
@@ -167,26 +267,13 @@ function codePointsBack(text: string, index: number, count: number): number {
   return i
 }
 
-/** camelCase keys read as words: `studentNisn` is tried as `student Nisn`. */
-const keyWords = (key: string) => key.replace(/([a-z])([A-Z])/g, '$1 $2')
-
-/** Which context words the key of a string holds; worked out once per string, when needed. */
-class KeyContext {
-  private words: string | undefined
-  private readonly known = new Map<ContextKind, boolean>()
-
-  constructor(private readonly key: string | undefined) {}
-
-  has(kind: ContextKind): boolean {
-    if (this.key === undefined) return false
-    let answer = this.known.get(kind)
-    if (answer === undefined) {
-      this.words ??= keyWords(this.key)
-      answer = CONTEXT_KEY[kind].test(this.words)
-      this.known.set(kind, answer)
-    }
-    return answer
-  }
+/** The context and phone kinds a normalised key names, as bits. */
+function keyKinds(key: string): number {
+  if (!KEY_HINT.test(key)) return 0
+  const words = splitWords(key)
+  let bits = PHONE_KEY.test(words) ? BIT.PHONE : 0
+  for (const kind of CONTEXT_KINDS) if (WORD_IN_KEY[kind].test(words)) bits |= BIT[kind]
+  return bits
 }
 
 const finding = (type: PiiType, confidence: PiiConfidence, digits: string): TextFinding => ({
@@ -195,45 +282,221 @@ const finding = (type: PiiType, confidence: PiiConfidence, digits: string): Text
   masked: maskDigits(digits),
 })
 
-/** Whether a context word of `kind` is the key, or ends shortly before the number. */
-const hasContext = (kind: ContextKind, before: string, key: KeyContext) =>
-  key.has(kind) || CONTEXT_BEFORE[kind].test(before)
+/**
+ * One normalised string being scanned, with the context its keys give (`keyBits`). What is
+ * worked out about it (whether a context word is anywhere in it, the context of a position)
+ * is kept, so that no position is looked at twice. No closures: this runs for every string.
+ */
+class TextScan {
+  private nearWord: boolean | undefined
+  private contextAt: Map<number, number> | undefined
 
-/** Decides what one number (a chain or part of one) at `at` in `text` is, if anything. */
-function classify(
-  text: string,
-  at: number,
-  number: string,
-  key: KeyContext,
-): TextFinding | undefined {
-  const digits = number.replace(/[^0-9]/g, '')
+  constructor(
+    readonly text: string,
+    readonly keyBits: number,
+    readonly out: TextFinding[],
+  ) {}
+
+  /** Whether a context word may be in reach of some number: spares the context patterns. */
+  near(): boolean {
+    this.nearWord ??= (this.keyBits & CONTEXT_BITS) !== 0 || ANY_CONTEXT.test(this.text)
+    return this.nearWord
+  }
+
+  /** The context kinds of a number starting at `at`: its keys', and those named before it. */
+  context(at: number): number {
+    this.contextAt ??= new Map()
+    let bits = this.contextAt.get(at)
+    if (bits !== undefined) return bits
+    bits = this.keyBits
+    if (this.near()) {
+      const before = splitWords(this.text.slice(codePointsBack(this.text, at, CONTEXT_REACH), at))
+      for (const kind of CONTEXT_KINDS) {
+        if (!(bits & BIT[kind]) && WORD_BEFORE[kind].test(before)) bits |= BIT[kind]
+      }
+    }
+    this.contextAt.set(at, bits)
+    return bits
+  }
+}
+
+const hasContext = (scan: TextScan, at: number, kind: ContextKind) =>
+  (scan.context(at) & BIT[kind]) !== 0
+
+/**
+ * Whether digits may be an identifier at all, before any context is sought: spares the
+ * classification of most numbers. A number of one repeated digit never is one; without a 0
+ * or 62 in front (no phone) only 16 digits next to a context word or with a NIK's province,
+ * 15 passing the NPWP check, or 10 next to a context word can be.
+ */
+function worthClassifying(digits: string, scan: TextScan): boolean {
   const n = digits.length
-  if (n < 10 || n > 16) return undefined
-  if (digits === digits[0]!.repeat(n)) return undefined
+  if (n < 10 || n > 16) return false
+  let possible: boolean
+  if (digits[0] === '0' || digits.startsWith('62')) possible = true
+  else if (n === 16) possible = scan.near() || PROVINCES.has(digits.slice(0, 2))
+  else if (n === 15) possible = npwpCheckDigitOk(digits)
+  else possible = n === 10 && scan.near()
+  return possible && digits !== digits[0]!.repeat(n)
+}
 
-  const before = text.slice(codePointsBack(text, at, CONTEXT_REACH), at)
+/**
+ * What the number written `number` (digits `digits`) at `at` is, if anything. The order of
+ * the rules decides between kinds that share a length: context first, then "+62", then
+ * structure. Only the number at the start of a chain can follow a +.
+ */
+function classify(
+  scan: TextScan,
+  at: number,
+  digits: string,
+  number: string,
+  plus: boolean,
+): TextFinding | undefined {
+  const n = digits.length
   const validNik = n === 16 && isValidNik(digits)
   const zeroAndNpwp = n === 16 && digits[0] === '0' && npwpCheckDigitOk(digits.slice(1))
 
-  if (n === 16 && hasContext('NUPTK', before, key)) return finding('NUPTK', 'high', digits)
-  if (n === 10 && hasContext('NISN', before, key)) return finding('NISN', 'high', digits)
-  if ((validNik || zeroAndNpwp) && hasContext('NPWP', before, key)) {
+  if (n === 16 && hasContext(scan, at, 'NUPTK')) return finding('NUPTK', 'high', digits)
+  if (n === 10 && hasContext(scan, at, 'NISN')) return finding('NISN', 'high', digits)
+  if ((validNik || zeroAndNpwp) && hasContext(scan, at, 'NPWP')) {
     return finding('NPWP', 'high', digits)
   }
   // "+62 ..." is a phone even where the digits would also pass the NPWP check.
-  if (at > 0 && text.charCodeAt(at - 1) === 43 && isMobileNumber(digits)) {
-    return finding('PHONE', 'high', digits)
-  }
+  if (plus && n < 16 && isMobileNumber(digits)) return finding('PHONE', 'high', digits)
   if (validNik) {
-    return finding('NIK', hasContext('NIK', before, key) ? 'high' : 'medium', digits)
+    return finding('NIK', hasContext(scan, at, 'NIK') ? 'high' : 'medium', digits)
   }
   if (n === 15 && npwpCheckDigitOk(digits)) {
-    const sure = NPWP_FORMATTED.test(number) || hasContext('NPWP', before, key)
+    const sure = NPWP_FORMATTED.test(number) || hasContext(scan, at, 'NPWP')
     return finding('NPWP', sure ? 'high' : 'low', digits)
   }
   if (zeroAndNpwp) return finding('NPWP', 'low', digits)
-  if (isMobileNumber(digits)) return finding('PHONE', 'high', digits)
+  if (n < 16 && isMobileNumber(digits)) return finding('PHONE', 'high', digits)
   return undefined
+}
+
+/** Identifiers in a normalised string whose keys give `keyBits` of context. */
+function scanText(text: string, keyBits: number, out: TextFinding[]): void {
+  const scan = new TextScan(text, keyBits, out)
+  NUMBER_CHAIN.lastIndex = 0
+  for (let m = NUMBER_CHAIN.exec(text); m !== null; m = NUMBER_CHAIN.exec(text)) {
+    const chain = m[0]
+    if (chain.length < 10) continue
+    const digits = chain.replace(NOT_DIGIT, '')
+    // A chain of one digit repeated holds no identifier, in whole or in part.
+    if (digits.length < 10 || digits === digits[0]!.repeat(digits.length)) continue
+    const at = m.index
+    const whole = worthClassifying(digits, scan)
+      ? classify(scan, at, digits, chain, text.charCodeAt(at - 1) === 43)
+      : undefined
+    if (whole) out.push(whole)
+    else if (SOFT_SEPARATOR.test(chain)) scanPieces(scan, at, chain)
+  }
+  if (text.includes('@')) {
+    EMAIL.lastIndex = 0
+    for (let m = EMAIL.exec(text); m !== null; m = EMAIL.exec(text)) {
+      out.push({ type: 'EMAIL', confidence: 'high', masked: maskEmail(m[0]) })
+    }
+  }
+}
+
+/** The pieces of a chain: digit groups joined by separators without a space, comma or slash. */
+interface Pieces {
+  /** Where each piece starts and ends in the text. */
+  starts: number[]
+  ends: number[]
+  /** The digits of each piece. */
+  digits: string[]
+}
+
+function splitChain(at: number, chain: string): Pieces {
+  const pieces: Pieces = { starts: [], ends: [], digits: [] }
+  let current = ''
+  TOKEN.lastIndex = 0
+  for (let m = TOKEN.exec(chain); m !== null; m = TOKEN.exec(chain)) {
+    const token = m[0]
+    const code = token.charCodeAt(0)
+    if (code >= 48 && code <= 57) {
+      if (current === '') pieces.starts.push(at + m.index)
+      current += token
+      pieces.ends[pieces.starts.length - 1] = at + m.index + token.length
+    } else if (SOFT_SEPARATOR.test(token)) {
+      pieces.digits.push(current)
+      current = ''
+    }
+  }
+  pieces.digits.push(current)
+  return pieces
+}
+
+/**
+ * A chain that is no identifier as a whole may hold some between its soft separators
+ * ("kelas 7 3201..."): runs of its pieces are tried, high confidence first (see the rules).
+ */
+function scanPieces(scan: TextScan, at: number, chain: string): void {
+  const pieces = splitChain(at, chain)
+  const count = pieces.digits.length
+  if (count < 2) return
+  const plus = scan.text.charCodeAt(at - 1) === 43
+  const high: number[] = []
+  // The second pass can only find what the first saw and passed over.
+  if (!selectRuns(scan, pieces, 0, count, plus, true, high)) return
+  let from = 0
+  for (let h = 0; h <= high.length; h += 2) {
+    const first = h < high.length ? high[h]! : count
+    if (first > from) selectRuns(scan, pieces, from, first, plus, false, [])
+    from = h < high.length ? high[h + 1]! + 1 : count
+  }
+}
+
+/**
+ * Leftmost, then longest runs of pieces in [from, to) that are identifiers (of high
+ * confidence only, with `highOnly`), never the whole chain. Each run found is reported and
+ * its first and last piece added to `hits`; the search carries on after it. Returns whether
+ * a finding of lower confidence was passed over.
+ */
+function selectRuns(
+  scan: TextScan,
+  pieces: Pieces,
+  from: number,
+  to: number,
+  plus: boolean,
+  highOnly: boolean,
+  hits: number[],
+): boolean {
+  const { starts, ends, digits } = pieces
+  let lowerSeen = false
+  let i = from
+  while (i < to) {
+    let last = i
+    let total = digits[i]!.length
+    while (last + 1 < to && total + digits[last + 1]!.length <= 16) {
+      last += 1
+      total += digits[last]!.length
+    }
+    let next = i + 1
+    for (let j = last; j >= i && total >= 10; total -= digits[j]!.length, j--) {
+      if (i === 0 && j === digits.length - 1) continue
+      const run = digits.slice(i, j + 1).join('')
+      if (!worthClassifying(run, scan)) continue
+      const found = classify(
+        scan,
+        starts[i]!,
+        run,
+        scan.text.slice(starts[i]!, ends[j]!),
+        plus && i === 0,
+      )
+      if (found && (!highOnly || found.confidence === 'high')) {
+        scan.out.push(found)
+        hits.push(i, j)
+        next = j + 1
+        break
+      }
+      if (found) lowerSeen = true
+    }
+    i = next
+  }
+  return lowerSeen
 }
 
 /**
@@ -242,101 +505,87 @@ function classify(
  */
 export function detectPiiInText(text: string, key?: string): TextFinding[] {
   const out: TextFinding[] = []
-  const keyContext = new KeyContext(key)
-  NUMBER_CHAIN.lastIndex = 0
-  for (let m = NUMBER_CHAIN.exec(text); m !== null; m = NUMBER_CHAIN.exec(text)) {
-    const chain = m[0]
-    const whole = classify(text, m.index, chain, keyContext)
-    if (whole) out.push(whole)
-    else if (chain.includes(' ')) scanGroups(text, m.index, chain, keyContext, out)
-  }
-  if (text.includes('@')) {
-    EMAIL.lastIndex = 0
-    for (let m = EMAIL.exec(text); m !== null; m = EMAIL.exec(text)) {
-      out.push({ type: 'EMAIL', confidence: 'high', masked: maskEmail(m[0]) })
-    }
-  }
+  scanText(normaliseText(text), key === undefined ? 0 : keyKinds(normaliseText(key)), out)
   return out
 }
 
-/**
- * A chain that is no identifier as a whole may hold one between its spaces ("kelas 7
- * 3201..."). Runs of its groups are tried leftmost first, longest first; the whole chain has
- * been tried already.
- */
-function scanGroups(
-  text: string,
-  at: number,
-  chain: string,
-  key: KeyContext,
-  out: TextFinding[],
-): void {
-  const groups = chain.split(' ')
-  const starts: number[] = []
-  const digitCounts: number[] = []
-  let offset = at
-  let digits = 0
-  for (const g of groups) {
-    starts.push(offset)
-    offset += g.length + 1
-    digitCounts.push(g.replace(/[^0-9]/g, '').length)
-    digits += digitCounts[digitCounts.length - 1]!
-  }
-  // Every run but the whole chain leaves out its first or its last group.
-  if (digits - Math.min(digitCounts[0]!, digitCounts[groups.length - 1]!) < 10) return
-  let i = 0
-  while (i < groups.length) {
-    let last = i
-    let total = digitCounts[i]!
-    while (last + 1 < groups.length && total + digitCounts[last + 1]! <= 16) {
-      last += 1
-      total += digitCounts[last]!
-    }
-    let next = i + 1
-    for (let j = last; j >= i && total >= 10; total -= digitCounts[j]!, j--) {
-      if (i === 0 && j === groups.length - 1) continue
-      const finding = classify(text, starts[i]!, groups.slice(i, j + 1).join(' '), key)
-      if (finding) {
-        out.push(finding)
-        next = j + 1
-        break
-      }
-    }
-    i = next
-  }
+/** A key that may be personal data itself is written `[*]`, so that no path repeats it. */
+function pathStep(key: string, normalised: string): string {
+  if (KEY_WITHHELD.test(normalised)) return '[*]'
+  return IDENTIFIER_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
 }
 
-/** A key that may itself be an identifier is written `[*]`, so that no path repeats it. */
-const pathStep = (key: string) =>
-  KEY_WITHHELD.test(key) ? '[*]' : IDENTIFIER_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
-
 /**
- * Identifiers in every string (and integer) of a JSON-like value, each with its path. The
+ * Identifiers in every string, key and integer of a JSON-like value, each with its path. The
  * order of findings is not part of the contract.
  */
 export function detectPii(value: unknown): Finding[] {
-  const out: Finding[] = []
-  const seen = new Set<object>()
-  const visit = (node: unknown, path: string, key: string | undefined): void => {
-    let text: string | undefined
-    if (typeof node === 'string') text = node
-    else if (typeof node === 'number' && Number.isSafeInteger(node)) text = String(node)
-    else if (node !== null && typeof node === 'object') {
-      if (seen.has(node)) return
-      seen.add(node)
-      if (Array.isArray(node)) {
-        for (let i = 0; i < node.length; i++) visit(node[i], `${path}[${i}]`, key)
-      } else {
-        for (const [k, v] of Object.entries(node)) visit(v, path + pathStep(k), k)
-      }
-      seen.delete(node)
-      return
+  const walk: Walk = { out: [], found: [], seen: new Set() }
+  visit(walk, value, '$', 0)
+  return walk.out
+}
+
+interface Walk {
+  out: Finding[]
+  /** Findings of the string being scanned, before they get its path. */
+  found: TextFinding[]
+  /** Objects on the current path: a cycle is walked once. */
+  seen: Set<object>
+}
+
+function scanLeaf(walk: Walk, text: string, path: string, bits: number): void {
+  if (text.length < 6) return
+  scanText(text, bits, walk.found)
+  if (walk.found.length === 0) return
+  for (const f of walk.found) walk.out.push({ ...f, path })
+  walk.found = []
+}
+
+/** What a key means to the walk. Keys repeat, so short ones are kept (a bounded number). */
+interface KeyFacts {
+  normalised: string
+  step: string
+  bits: number
+}
+
+const KEY_FACTS = new Map<string, KeyFacts>()
+const KEY_FACTS_KEPT = 2_000
+
+function keyFacts(key: string): KeyFacts {
+  let facts = KEY_FACTS.get(key)
+  if (facts === undefined) {
+    const normalised = normaliseText(key)
+    facts = { normalised, step: pathStep(key, normalised), bits: keyKinds(normalised) }
+    if (key.length <= 64) {
+      if (KEY_FACTS.size >= KEY_FACTS_KEPT) KEY_FACTS.clear()
+      KEY_FACTS.set(key, facts)
     }
-    if (text === undefined || text.length < 6) return
-    for (const f of detectPiiInText(text, key)) out.push({ ...f, path })
   }
-  visit(value, '$', undefined)
-  return out
+  return facts
+}
+
+/** `bits`: the context kinds, and the phone bit, of the keys above `node`. */
+function visit(walk: Walk, node: unknown, path: string, bits: number): void {
+  if (typeof node === 'string') scanLeaf(walk, normaliseText(node), path, bits)
+  else if (typeof node === 'number') {
+    if (!Number.isSafeInteger(node)) return
+    const digits = String(node)
+    const phone = (bits & BIT.PHONE) !== 0 && MOBILE_WITHOUT_ZERO.test(digits)
+    scanLeaf(walk, phone ? '0' + digits : digits, path, bits)
+  } else if (node !== null && typeof node === 'object') {
+    if (walk.seen.has(node)) return
+    walk.seen.add(node)
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) visit(walk, node[i], `${path}[${i}]`, bits)
+    } else {
+      for (const [k, v] of Object.entries(node)) {
+        const key = keyFacts(k)
+        scanLeaf(walk, key.normalised, `${path}[*]`, bits)
+        visit(walk, v, path + key.step, bits | key.bits)
+      }
+    }
+    walk.seen.delete(node)
+  }
 }
 
 /**
