@@ -51,7 +51,8 @@ select throws_ok(
 );
 select public.place_legal_hold('AUDIT_RANGE', 'Police request 12/2014 about fraud',
     audit_from => '2014-02-10', audit_to => '2014-02-11') as hold \gset
-select isnt(:'hold'::uuid, null, 'admin aal2: places a hold on an audit time range and gets its id');
+select isnt(:'hold'::uuid, null,
+    'admin aal2: places a hold on an audit time range and gets its id');
 select tests.clear_actor();
 
 select is(
@@ -127,7 +128,8 @@ select ok(
     'dry run as of eleven years on: next month (made ahead, empty) would be dropped then'
 );
 select throws_ok(
-    $$select * from audit.retire_expired_partitions(as_of => pg_catalog.now() + interval '11 years')$$,
+    $$select * from audit.retire_expired_partitions(
+        as_of => pg_catalog.now() + interval '11 years')$$,
     '22023', 'as_of is for dry runs only: retention never runs ahead of time',
     'as_of without a dry run is refused (22023)'
 );
@@ -195,7 +197,7 @@ select is(
 );
 
 
--- Lifting the hold lets February go on the next run ------------------------------------------------
+-- Lifting the hold lets February go on the next run -------------------------------------------
 
 select tests.act_as(:'member');
 select throws_ok(format('select public.lift_legal_hold(%L)', :'hold'), '42501', null,

@@ -117,7 +117,7 @@ select is(
 );
 
 
--- The watchdog --------------------------------------------------------------------------------------
+-- The watchdog ---------------------------------------------------------------------------------
 
 select ok(private.retention_watchdog() >= 6,
     'watchdog: every policy that never succeeded raises an alert');

@@ -19,7 +19,8 @@ const database = `retention_t_${process.pid}`
 const url = () => dbUrl({ ...cluster, database }, 'postgres', readSecrets(cluster).postgresPassword)
 
 function retention(args: string[]) {
-  const result = spawnSync('npm', ['run', '--silent', 'retention', '--', '--db-url', url(), ...args],
+  const result = spawnSync('npm',
+    ['run', '--silent', 'retention', '--', '--db-url', url(), ...args],
     { cwd: projectRoot, encoding: 'utf8', env: process.env })
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() }
 }
