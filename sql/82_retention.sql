@@ -152,7 +152,9 @@ declare
     rule private.retention_policies;
     member uuid;
     outcome record;
-    history regclass;
+    target text;
+    key_column text;
+    ended text;
 begin
     select * into rule from private.retention_policies as p where p.policy = policy_name;
     if not found then
@@ -185,61 +187,32 @@ begin
             end if;
             affected := affected + 1;
         end loop;
-    elsif policy_name = 'finished-requests' then
-        if dry_run then
-            select pg_catalog.count(*) into affected from (
-                select 1 from public.dsar_requests as r
-                where r.completed_at < pg_catalog.now() - rule.period limit batch) as d;
-        else
-            delete from public.dsar_requests as r
-            where r.id in (
-                select d.id from public.dsar_requests as d
-                where d.completed_at < pg_catalog.now() - rule.period
-                limit batch for update skip locked);
-            get diagnostics affected = row_count;
-        end if;
-    elsif policy_name = 'lifted-holds' then
-        if dry_run then
-            select pg_catalog.count(*) into affected from (
-                select 1 from private.legal_holds as h
-                where least(h.lifted_at, h.ends_at) < pg_catalog.now() - rule.period
-                limit batch) as d;
-        else
-            delete from private.legal_holds as h
-            where h.id in (
-                select d.id from private.legal_holds as d
-                where least(d.lifted_at, d.ends_at) < pg_catalog.now() - rule.period
-                limit batch for update skip locked);
-            get diagnostics affected = row_count;
-        end if;
-    elsif policy_name = 'finished-file-removals' then
-        if dry_run then
-            select pg_catalog.count(*) into affected from (
-                select 1 from private.storage_deletions as d
-                where d.done_at < pg_catalog.now() - rule.period limit batch) as d;
-        else
-            delete from private.storage_deletions as x
-            where x.id in (
-                select d.id from private.storage_deletions as d
-                where d.done_at < pg_catalog.now() - rule.period
-                limit batch for update skip locked);
-            get diagnostics affected = row_count;
-        end if;
-    elsif policy_name = 'cron-history' then
-        -- pg_cron lives only in the stack's main database; the name is put together at run
-        -- time so that databases without it still compile and lint this function.
-        history := pg_catalog.to_regclass('cron.job_run_details');
-        if history is null then
+    elsif policy_name in ('finished-requests', 'lifted-holds', 'finished-file-removals',
+        'cron-history')
+    then
+        -- Rows whose end (the ended column or expression) is older than the period, by key.
+        select t.relation, t.key, t.ended
+        into target, key_column, ended
+        from (values
+            ('finished-requests', 'public.dsar_requests', 'id', 'completed_at'),
+            ('lifted-holds', 'private.legal_holds', 'id', 'least(lifted_at, ends_at)'),
+            ('finished-file-removals', 'private.storage_deletions', 'id', 'done_at'),
+            -- pg_cron lives only in the stack's main database.
+            ('cron-history', 'cron.job_run_details', 'runid', 'end_time')
+        ) as t (policy, relation, key, ended)
+        where t.policy = policy_name;
+        if pg_catalog.to_regclass(target) is null then
             return next;
             return;
         end if;
         if dry_run then
-            execute pg_catalog.format('select pg_catalog.count(*) from (select 1 from %s as j '
-                || 'where j.end_time < pg_catalog.now() - $1 limit $2) as d', history)
+            execute pg_catalog.format('select pg_catalog.count(*) from (select 1 from %s '
+                || 'where %s < pg_catalog.now() - $1 limit $2) as d', target, ended)
             into affected using rule.period, batch;
         else
-            execute pg_catalog.format('delete from %1$s as j where j.runid in (select d.runid '
-                || 'from %1$s as d where d.end_time < pg_catalog.now() - $1 limit $2)', history)
+            execute pg_catalog.format('delete from %1$s where %2$I in (select %2$I from %1$s '
+                || 'where %3$s < pg_catalog.now() - $1 limit $2 for update skip locked)',
+                target, key_column, ended)
             using rule.period, batch;
             get diagnostics affected = row_count;
         end if;
