@@ -1103,10 +1103,12 @@ begin
         select f.type into found_type
         from private.pii_first_pupil_identifier(pg_catalog.to_jsonb(new.title)) as f;
         if found_type is not null then
-            raise exception 'submission title holds a pupil identifier (%) at title', found_type
+            raise exception 'submission title holds a personal identifier (%) at title',
+                found_type
                 using errcode = 'LGP01',
                     detail = pg_catalog.format('kind: %s; path: title', found_type),
-                    hint = 'Remove the identifier; refer to pupils by an anonymized_id.';
+                    hint = 'Remove it: titles are read by reviewers and, once public, by every '
+                        || 'member.';
         end if;
     end if;
 
@@ -1216,11 +1218,12 @@ begin
         select f.type into found_type
         from private.pii_first_pupil_identifier(pg_catalog.to_jsonb(new.review_note)) as f;
         if found_type is not null then
-            raise exception 'submission review_note holds a pupil identifier (%) at review_note',
+            raise exception
+                'submission review_note holds a personal identifier (%) at review_note',
                 found_type
                 using errcode = 'LGP01',
                     detail = pg_catalog.format('kind: %s; path: review_note', found_type),
-                    hint = 'Remove the identifier; refer to pupils by an anonymized_id.';
+                    hint = 'Remove it: review notes are read by the member and other reviewers.';
         end if;
     end if;
 

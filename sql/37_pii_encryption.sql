@@ -374,8 +374,8 @@ begin
                 -- Not an exception: that would roll back the record of the attempt.
                 perform audit.record_event('pii.duplicate', 'private.member_identifiers',
                     target::text, 'FAILURE', pg_catalog.jsonb_build_object('field', kind));
-                raise warning using message = pg_catalog.format(
-                    '%s is already registered to another member (LGV02); nothing stored', kind);
+                raise warning using errcode = 'LGV02', message = pg_catalog.format(
+                    '%s is already registered to another member; nothing stored', kind);
                 return false;
             end if;
         end if;

@@ -126,3 +126,15 @@ values ('00000000-0000-4000-8000-000000000002', 15, 'mentoring session for new c
 
 insert into public.earned_badges (user_id, badge_id, awarded_by)
 values ('00000000-0000-4000-8000-000000000002', 'mentor', '00000000-0000-4000-8000-000000000006');
+
+-- Data-subject requests: budi's access request from four days ago is still open (so the
+-- overdue list has something to show); dewi's export was answered within a day.
+insert into public.dsar_requests (kind, subject_id, requester_id, received_at, due_at, details)
+values ('access', '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000002',
+    now() - interval '4 days', now() - interval '4 days' + interval '72 hours',
+    'Saya ingin salinan semua data saya');
+insert into public.dsar_requests (kind, subject_id, requester_id, received_at, due_at, status,
+    status_reason, handled_by, completed_at)
+values ('export', '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000003',
+    now() - interval '10 days', now() - interval '10 days' + interval '72 hours', 'completed',
+    'export sent', '00000000-0000-4000-8000-000000000006', now() - interval '9 days');

@@ -124,7 +124,7 @@ select throws_ok(
 select throws_ok(
     $$execute learn_titled('Wali murid Budi, HP 0812 3456 7890')$$,
     'LGP01',
-    'submission title holds a pupil identifier (PHONE) at title',
+    'submission title holds a personal identifier (PHONE) at title',
     'member: a title holding a pupil''s phone number is refused with LGP01 naming the column'
 );
 select lives_ok(
@@ -271,7 +271,7 @@ select throws_ok(
     format($$update public.submissions set title = 'Budi, NISN 0061234567' where id = %L$$,
         :'editable'),
     'LGP01',
-    'submission title holds a pupil identifier (NISN) at title',
+    'submission title holds a personal identifier (NISN) at title',
     'member: retitling a pending submission to hold a NISN is refused with LGP01'
 );
 
@@ -283,7 +283,7 @@ select throws_ok(
     format($$update public.submissions set status = 'REJECTED',
         review_note = 'Hubungi ayahnya di 0812-3456-7890' where id = %L$$, :'editable'),
     'LGP01',
-    'submission review_note holds a pupil identifier (PHONE) at review_note',
+    'submission review_note holds a personal identifier (PHONE) at review_note',
     'reviewer: a review note holding a pupil''s phone number is refused with LGP01'
 );
 select lives_ok(
