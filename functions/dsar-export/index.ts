@@ -6,6 +6,9 @@
  * may export anyone; a service-role caller must name the subject. Refusals do not reveal
  * whether a subject exists.
  *
+ * Exports stop while an administrator has paused them (503 unavailable), and a subject is
+ * exported at most private.exports_per_hour() times an hour (429 rate_limited).
+ *
  * Every answered request is in the audit trail as `dsar.export` on target `user` <subject>:
  * an export is recorded in the same transaction that reads the data, so no export leaves
  * without its record (if the record cannot be written, the answer is 500); a refusal is
@@ -182,6 +185,21 @@ export const handler = serveFunction('dsar-export', async (req, ctx) => {
       await recordAuditAlone(db, refusal, ctx.log)
       throw new AppError('forbidden', 'You may not export this member\'s data')
     }
+  }
+
+  // Paused by an administrator, or this subject exported too often: refused, and recorded.
+  const [gate] = await db.asService((tx) => tx<Array<{ allowed: boolean; reason: string | null;
+    retry_after_seconds: number | null }>>`
+    select allowed, reason, retry_after_seconds from private.export_allowed(${subject}::uuid)`)
+  if (gate && !gate.allowed) {
+    await recordAuditAlone(db, event('FAILURE', { for_self: forSelf, reason: gate.reason }),
+      ctx.log)
+    if (gate.reason === 'paused') {
+      throw new AppError('unavailable', 'Exports are paused by an administrator; try again later')
+    }
+    const minutes = Math.ceil((gate.retry_after_seconds ?? 60) / 60)
+    throw new AppError('rate_limited',
+      `Too many exports of this member in the last hour; try again in ${minutes} minute(s)`)
   }
 
   // One snapshot for the whole export, and the record of it written in the same transaction:

@@ -41,6 +41,7 @@ select set_eq(
         ('anonymised_members()'),
         ('anonymised_submissions()'),
         ('erasure_dry_run(uuid,text)'),
+        ('set_platform_switch(text,boolean,text)'),
         ('set_dsar_request_status(uuid,dsar_status,text)'),
         ('file_dsar_request(dsar_kind,text,uuid)'),
         ('private.authorize(text)'),

@@ -513,3 +513,38 @@ describe('dsar-export: audit trail', () => {
     expect(await eventsOf(requestId)).toEqual([])
   })
 })
+
+describe('dsar-export: controls', () => {
+  it('answers 503 while an administrator has paused exports, and records the refusal', async () => {
+    await sql`update private.platform_switches set enabled = true, reason = 'test: incident'
+              where name = 'exports_paused'`
+    try {
+      const { status, json } = await exportAs(await tokenFor(sql, alice))
+      expect(status).toBe(503)
+      expect(json.error.code).toBe('unavailable')
+      expect(json.error.message).toBe('Exports are paused by an administrator; try again later')
+    } finally {
+      await sql`update private.platform_switches set enabled = false, reason = null
+                where name = 'exports_paused'`
+    }
+    const [refusal] = await sql`select outcome, metadata ->> 'reason' as reason
+      from audit.audit_log where action = 'dsar.export' and target_id = ${alice.id}
+      order by id desc limit 1`
+    expect(refusal).toEqual({ outcome: 'FAILURE', reason: 'paused' })
+  })
+
+  it('answers 429 to the eleventh export of one member within an hour', async () => {
+    const carol = await createMember(sql)
+    try {
+      const token = await tokenFor(sql, carol)
+      for (let i = 0; i < 10; i += 1) expect((await exportAs(token)).status).toBe(200)
+      const { status, json } = await exportAs(token)
+      expect(status).toBe(429)
+      expect(json.error.code).toBe('rate_limited')
+      expect(json.error.message).toMatch(
+        /^Too many exports of this member in the last hour; try again in \d+ minute\(s\)$/)
+    } finally {
+      await sql`delete from auth.users where id = ${carol.id}`
+    }
+  })
+})
