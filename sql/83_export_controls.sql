@@ -131,3 +131,60 @@ revoke all on function private.export_allowed(uuid) from public, anon, authentic
 grant execute on function private.export_allowed(uuid) to service_role;
 
 select audit.enable_tracking('private.platform_switches');
+
+
+-- What an answer to an access request must tell the member besides the data (UU 27/2022):
+-- why it is processed, what kinds of it exist, who receives it, how long each kind is kept,
+-- where it comes from, and what they may ask. Built from the registries, so it changes with
+-- them; dsar-export puts it in every export under about_this_data.
+create function private.access_answer()
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select pg_catalog.jsonb_build_object(
+        'purposes', pg_catalog.jsonb_build_array(
+            'Recording your professional learning activities and their review',
+            'Awarding points and badges, and the leaderboard when your profile is public',
+            'Evaluating the LEAPS programme, with pseudonymised records',
+            'Keeping the platform secure: access control and an audit trail'),
+        'categories', (
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'category', c.category, 'sensitivity', c.sensitivity) order by c.category)
+            from (
+                select d.category,
+                    (array['LOW', 'MEDIUM', 'HIGH'])[pg_catalog.max(pg_catalog.array_position(
+                        array['LOW', 'MEDIUM', 'HIGH'], d.sensitivity))] as sensitivity
+                from private.data_classification as d
+                where d.schema_name <> 'auth'
+                group by d.category
+            ) as c),
+        'recipients', pg_catalog.jsonb_build_array(
+            'Reviewers of the programme (your submissions, for review)',
+            'Programme administrators (your profile and records, with multi-factor sign-in)',
+            'Other members only what you make public (handle and totals)',
+            'No one outside the programme'),
+        'retention', (
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'data', r.schema_name || '.' || r.table_name,
+                'kept_for', coalesce(r.retention::text, 'until the account is erased'),
+                'counted_from', r.basis) order by r.schema_name, r.table_name)
+            from private.retention_rules as r),
+        'sources', pg_catalog.jsonb_build_array(
+            'You, through the LEAPS app', 'Reviewers'' decisions on your submissions',
+            'Administrators (role, status, adjustments)'),
+        'your_rights', pg_catalog.jsonb_build_array(
+            'access and a copy (this export)', 'rectification', 'deletion',
+            'restriction of processing', 'objection',
+            'complaint to the personal data protection authority'),
+        'answer_within_hours', 72)
+$$;
+
+comment on function private.access_answer() is
+    'Purposes, categories, recipients, retention, sources and rights for an access answer, '
+    'from the classification and retention registries.';
+
+revoke all on function private.access_answer() from public, anon, authenticated;
+grant execute on function private.access_answer() to service_role;

@@ -50,6 +50,7 @@ async function collect(
                 'app_metadata', a.raw_app_meta_data)
             from auth.users as a
             where a.id = u.id),
+        'about_this_data', private.access_answer(),
         'identifiers', private.export_identifiers(u.id),
         'requests', coalesce((
             select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(

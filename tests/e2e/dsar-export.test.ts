@@ -150,6 +150,19 @@ describe('dsar-export: who may export whom', () => {
 })
 
 describe('dsar-export: completeness', () => {
+  it('tells the member why, what, to whom, how long, from where, and their rights', async () => {
+    const { status, json } = await exportAs(await tokenFor(sql, bob))
+    expect(status).toBe(200)
+    const about = json.about_this_data
+    expect(Object.keys(about).sort()).toEqual(['answer_within_hours', 'categories', 'purposes',
+      'recipients', 'retention', 'sources', 'your_rights'])
+    expect(about.answer_within_hours).toBe(72)
+    expect(about.categories).toContainEqual({ category: 'identity', sensitivity: 'HIGH' })
+    expect(about.retention).toContainEqual({ data: 'audit.audit_log', kept_for: '10 years',
+      counted_from: 'end of the month the event was recorded' })
+    expect(about.your_rights).toContain('deletion')
+  })
+
   it('keeps numbers in payloads exact (no float rounding of long digit strings)', async () => {
     const [row] = await sql`insert into public.submissions (owner_id, activity_code, title, payload)
       values (${alice.id}, 'EXPLORE', 'Long numbers', '{"ref": 9171012345678901}') returning id`
