@@ -1,11 +1,14 @@
 /**
  * Local stand-in for Supabase's edge runtime and its gateway: serves every function listed in
  * supabase/config.toml at /functions/v1/<name> on 127.0.0.1. Like the gateway, it refuses a
- * request without a valid project JWT when the function has `verify_jwt = true`. Runs in Deno.
+ * request without a valid project JWT when the function has `verify_jwt = true`. It also
+ * stands in for the Storage and Auth admin endpoints erasure calls (./platform-apis.ts).
+ * Runs in Deno.
  */
 import { config } from '../../functions/_shared/config.ts'
 import { createVerifier } from '../../functions/_shared/jwt.ts'
 import { logger } from '../../functions/_shared/log.ts'
+import { platformApis } from './platform-apis.ts'
 
 interface FunctionEntry {
   name: string
@@ -24,6 +27,9 @@ const verify = createVerifier({
   jwksUrl: settings.SUPABASE_JWKS_URL,
   audience: settings.JWT_AUDIENCE,
 })
+
+// Storage and Auth admin endpoints the functions call, as the platform would serve them.
+const platform = platformApis(settings.SUPABASE_DB_URL, settings.SUPABASE_SERVICE_ROLE_KEY)
 
 type Handler = (req: Request) => Promise<Response>
 const handlers = new Map<string, { handler: Handler; verifyJwt: boolean }>()
@@ -67,6 +73,8 @@ Deno.serve({
 }, async (req) => {
   const url = new URL(req.url)
   if (url.pathname === '/health') return new Response('ok')
+  const platformAnswer = await platform(req, url)
+  if (platformAnswer) return platformAnswer
   const match = /^\/functions\/v1\/([a-z0-9-]+)(\/.*)?$/.exec(url.pathname)
   const target = match?.[1] ? handlers.get(match[1]) : undefined
   if (!target) return gatewayError(req, 404, 'not_found', 'No such function')

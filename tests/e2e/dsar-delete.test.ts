@@ -1,0 +1,104 @@
+/**
+ * dsar-delete over HTTP, against the Deno functions server of the test stack and its
+ * stand-ins for the Storage and Auth admin APIs.
+ */
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type postgres from 'postgres'
+import { createMember, type Member, ownerSql, stack, tokenFor } from '../fixtures/stack.ts'
+
+let sql: postgres.Sql
+let dewi: Member
+let admin: Member
+let file: string
+
+const call = async (name: string, token: string, body: unknown) => {
+  const res = await fetch(`${stack.apiUrl}/functions/v1/${name}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  const text = await res.text()
+  return { status: res.status, json: text ? JSON.parse(text) : undefined }
+}
+
+beforeAll(async () => {
+  sql = ownerSql()
+  dewi = await createMember(sql)
+  admin = await createMember(sql, { role: 'ADMIN', mfa: true })
+  const [submission] = await sql`insert into public.submissions (owner_id, activity_code, title)
+    values (${dewi.id}, 'LEARN', 'Refleksi kelas') returning id`
+  file = `${dewi.id}/${submission!.id}/foto.jpg`
+  await sql`insert into storage.buckets (id, name) values ('evidence', 'evidence')
+            on conflict (id) do nothing`
+  await sql`insert into storage.objects (bucket_id, name, owner) values ('evidence', ${file},
+            ${dewi.id})`
+  await sql`insert into public.submission_attachments (submission_id, owner_id, storage_path,
+              file_name, mime_type, byte_size, sha256)
+            values (${submission!.id}, ${dewi.id}, ${file}, 'foto.jpg', 'image/jpeg', 10,
+              ${'a'.repeat(64)})`
+})
+
+afterAll(async () => {
+  await sql`delete from auth.users where id in ${sql([dewi.id, admin.id])}`
+  await sql.end()
+})
+
+describe('dsar-delete', () => {
+  it('refuses a member, even for themselves, with 403', async () => {
+    const { status, json } = await call('dsar-delete', await tokenFor(sql, dewi),
+      { subject: dewi.id, dry_run: false, mode: 'erase' })
+    expect(status).toBe(403)
+    expect(json.error.code).toBe('forbidden')
+    const [kept] = await sql`select count(*)::int as n from public.users where id = ${dewi.id}`
+    expect(kept!.n).toBe(1)
+  })
+
+  it('refuses an admin at aal1 with 403', async () => {
+    const { status } = await call('dsar-delete', await tokenFor(sql, admin),
+      { subject: dewi.id, dry_run: true })
+    expect(status).toBe(403)
+  })
+
+  it('answers a dry run by default, listing what would happen and changing nothing',
+    async () => {
+      const { status, json } = await call('dsar-delete',
+        await tokenFor(sql, admin, { aal: 'aal2' }), { subject: dewi.id, mode: 'erase' })
+      expect(status).toBe(200)
+      expect(json.dry_run).toBe(true)
+      expect(json.locations).toContainEqual(expect.objectContaining({
+        table_name: 'submission_attachments', action: 'delete', affected: '1' }))
+      const [still] = await sql`select count(*)::int as n from storage.objects
+                                where name = ${file}`
+      expect(still!.n).toBe(1)
+    })
+
+  it('erases: rows, the file in Storage and the account go; the old token stops working',
+    async () => {
+      const oldToken = await tokenFor(sql, dewi)
+      const { status, json } = await call('dsar-delete',
+        await tokenFor(sql, admin, { aal: 'aal2' }),
+        { subject: dewi.id, mode: 'erase', dry_run: false })
+      expect(status).toBe(200)
+      expect(json.account).toBe('deleted')
+      expect(json.files.removed).toBeGreaterThanOrEqual(1)
+      const [left] = await sql`select
+          (select count(*)::int from public.users where id = ${dewi.id}) as profile,
+          (select count(*)::int from auth.users where id = ${dewi.id}) as account,
+          (select count(*)::int from storage.objects where name = ${file}) as files,
+          (select count(*)::int from public.submissions where owner_id = ${dewi.id}) as work`
+      expect(left).toEqual({ profile: 0, account: 0, files: 0, work: 0 })
+      const [event] = await sql`select count(*)::int as n from audit.audit_log
+        where action = 'dsar.delete' and outcome = 'SUCCESS' and actor_id = ${admin.id}
+          and target_id like 'subject:%'`
+      expect(event!.n).toBe(1)
+      const again = await call('dsar-export', oldToken, {})
+      expect(again.status).toBe(401)
+    })
+
+  it('answers 404 for an unknown member and 400 for a malformed body', async () => {
+    const token = await tokenFor(sql, admin, { aal: 'aal2' })
+    expect((await call('dsar-delete', token, { subject: randomUUID() })).status).toBe(404)
+    expect((await call('dsar-delete', token, { subject: 'x' })).status).toBe(400)
+  })
+})
