@@ -14,22 +14,26 @@
  * id, the request completed). Then it removes the queued files through the Storage interface
  * (a failure stays queued with a later retry time; every run retries what is due), and
  * deletes the Auth user, or bans it when a kept record still refers to the profile.
+ *
+ * POST { "retry_file_removals": true } only retries the queued files that are due.
  */
 import { z } from 'zod'
 import { type AuditEvent, recordAuditAlone } from '../_shared/audit.ts'
-import { authenticate } from '../_shared/auth.ts'
+import { authenticate, type Caller } from '../_shared/auth.ts'
 import { config } from '../_shared/config.ts'
 import { AppError } from '../_shared/errors.ts'
 import { readJsonObject, serveFunction } from '../_shared/http.ts'
 import type { Db } from '../_shared/db.ts'
+import type { Logger } from '../_shared/log.ts'
 import { platform, PlatformError } from '../_shared/platform.ts'
 
-const Body = z.strictObject({
+const Erase = z.strictObject({
   subject: z.uuid().transform((id) => id.toLowerCase()),
   mode: z.enum(['pseudonymise', 'erase']).default('pseudonymise'),
   dry_run: z.boolean().default(true),
   request_id: z.uuid().optional(),
 })
+const Retry = z.strictObject({ retry_file_removals: z.literal(true) })
 
 /** Files removed per run at most, so a long backlog cannot hold one request for long. */
 const FILES_PER_RUN = 200
@@ -74,31 +78,47 @@ async function removeDueFiles(db: Db): Promise<{ removed: number; waiting: numbe
   return { removed, waiting: left?.n ?? 0 }
 }
 
+/**
+ * Lets through the service role and dsar:manage at aal2; anyone else gets 403, and the
+ * refusal is recorded.
+ */
+async function requireHandler(
+  db: Db,
+  caller: Caller,
+  about: { subject: string; mode: string; dryRun: boolean } | null,
+  ctx: { requestId: string; log: Logger },
+): Promise<void> {
+  if (caller.kind !== 'user') return
+  const [rights] = await db.asCaller(caller.claims, (tx) => tx`
+    select private.session_allowed() and private.authorize('dsar:manage')
+        and coalesce(auth.jwt() ->> 'aal', '') = 'aal2' as allowed`)
+  if (rights?.allowed === true) return
+  const refusal: AuditEvent = {
+    action: 'dsar.delete', targetType: 'user', targetId: about?.subject, outcome: 'FAILURE',
+    metadata: { reason: 'forbidden', mode: about?.mode ?? null, dry_run: about?.dryRun ?? null },
+    actorId: caller.id, requestId: ctx.requestId,
+  }
+  await recordAuditAlone(db, refusal, ctx.log)
+  throw new AppError('forbidden', 'Erasure is carried out by an administrator signed in '
+    + 'with MFA; members file a deletion request instead')
+}
+
 export const handler = serveFunction('dsar-delete', async (req, ctx) => {
   const db = ctx.db
   const caller = await authenticate(req, ctx.verify, db)
-  const parsed = Body.safeParse(await readJsonObject(req))
+  const raw = await readJsonObject(req)
+  const retry = Retry.safeParse(raw)
+  if (retry.success) {
+    await requireHandler(db, caller, null, ctx)
+    return Response.json({ files: await removeDueFiles(db) })
+  }
+  const parsed = Erase.safeParse(raw)
   if (!parsed.success) {
     throw new AppError('bad_request', 'The body holds "subject" (a user id), and optionally '
       + '"mode" (pseudonymise or erase), "dry_run" (a boolean) and "request_id" (a UUID)')
   }
   const { subject, mode, dry_run: dryRun, request_id: requestId } = parsed.data
-  const refusal = (reason: string): AuditEvent => ({
-    action: 'dsar.delete', targetType: 'user', targetId: subject, outcome: 'FAILURE',
-    metadata: { reason, mode, dry_run: dryRun },
-    actorId: caller.kind === 'user' ? caller.id : undefined, requestId: ctx.requestId,
-  })
-
-  if (caller.kind === 'user') {
-    const [rights] = await db.asCaller(caller.claims, (tx) => tx`
-      select private.session_allowed() and private.authorize('dsar:manage')
-          and coalesce(auth.jwt() ->> 'aal', '') = 'aal2' as allowed`)
-    if (rights?.allowed !== true) {
-      await recordAuditAlone(db, refusal('forbidden'), ctx.log)
-      throw new AppError('forbidden', 'Erasure is carried out by an administrator signed in '
-        + 'with MFA; members file a deletion request instead')
-    }
-  }
+  await requireHandler(db, caller, { subject, mode, dryRun }, ctx)
 
   const actor = caller.kind === 'user' ? caller.id : null
   let locations: Location[]

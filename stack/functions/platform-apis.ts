@@ -9,7 +9,8 @@
  *                                              unbans one, and clears its e-mail and phone
  *
  * Both require the service-role key as a Bearer token, as the real APIs do. Deleting what is
- * already gone answers 404, which callers treat as done.
+ * already gone answers 404, which callers treat as done. An object whose metadata holds
+ * "simulate_failure": true cannot be deleted (503), to try retries against.
  */
 import postgres from 'postgres'
 
@@ -34,6 +35,11 @@ export function platformApis(dbUrl: string, serviceKey: string) {
     }
     if (storage && req.method === 'DELETE') {
       const [bucket, name] = [storage[1]!, decodeURIComponent(storage[2]!)]
+      // An object whose metadata says so fails like an unavailable Storage service would,
+      // so that the callers' retries can be exercised.
+      const [faulty] = await sql`select 1 from storage.objects where bucket_id = ${bucket}
+        and name = ${name} and metadata ->> 'simulate_failure' = 'true'`
+      if (faulty) return reply(503, { error: 'unavailable', message: 'simulated failure' })
       const gone = await sql`delete from storage.objects
                              where bucket_id = ${bucket} and name = ${name} returning id`
       return gone.length > 0

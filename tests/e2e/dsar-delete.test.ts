@@ -9,6 +9,7 @@ import { createMember, type Member, ownerSql, stack, tokenFor } from '../fixture
 
 let sql: postgres.Sql
 let dewi: Member
+let dewi2: Member
 let admin: Member
 let file: string
 
@@ -25,6 +26,7 @@ const call = async (name: string, token: string, body: unknown) => {
 beforeAll(async () => {
   sql = ownerSql()
   dewi = await createMember(sql)
+  dewi2 = await createMember(sql)
   admin = await createMember(sql, { role: 'ADMIN', mfa: true })
   const [submission] = await sql`insert into public.submissions (owner_id, activity_code, title)
     values (${dewi.id}, 'LEARN', 'Refleksi kelas') returning id`
@@ -40,7 +42,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await sql`delete from auth.users where id in ${sql([dewi.id, admin.id])}`
+  await sql`delete from auth.users where id in ${sql([dewi.id, dewi2.id, admin.id])}`
   await sql.end()
 })
 
@@ -95,6 +97,40 @@ describe('dsar-delete', () => {
       const again = await call('dsar-export', oldToken, {})
       expect(again.status).toBe(401)
     })
+
+  it('keeps a file Storage would not remove queued, and removes it on a retry', async () => {
+    const eka = await createMember(sql)
+    const [submission] = await sql`insert into public.submissions (owner_id, activity_code,
+      title) values (${eka.id}, 'LEARN', 'Catatan') returning id`
+    const path = `${eka.id}/${submission!.id}/lembar.pdf`
+    await sql`insert into storage.objects (bucket_id, name, owner, metadata)
+              values ('evidence', ${path}, ${eka.id}, '{"simulate_failure": true}')`
+    await sql`insert into public.submission_attachments (submission_id, owner_id, storage_path,
+                file_name, mime_type, byte_size, sha256)
+              values (${submission!.id}, ${eka.id}, ${path}, 'lembar.pdf', 'application/pdf',
+                10, ${'b'.repeat(64)})`
+    const token = await tokenFor(sql, admin, { aal: 'aal2' })
+    const first = await call('dsar-delete', token,
+      { subject: eka.id, mode: 'erase', dry_run: false })
+    expect(first.status).toBe(200)
+    expect(first.json.files.waiting).toBeGreaterThanOrEqual(1)
+    const [queued] = await sql`select attempts, last_error, next_attempt_at > now() as later
+      from private.storage_deletions where path = ${path}`
+    expect(queued).toEqual({ attempts: 1, last_error: 'DELETE /storage/v1/object: 503',
+      later: true })
+
+    expect((await call('dsar-delete', await tokenFor(sql, dewi2), { retry_file_removals: true }))
+      .status).toBe(403)
+    await sql`update storage.objects set metadata = null where name = ${path}`
+    await sql`update private.storage_deletions set next_attempt_at = now() where path = ${path}`
+    const retry = await call('dsar-delete', token, { retry_file_removals: true })
+    expect(retry.status).toBe(200)
+    expect(retry.json.files.removed).toBeGreaterThanOrEqual(1)
+    const [after] = await sql`select
+        (select count(*)::int from storage.objects where name = ${path}) as files,
+        (select done_at is not null from private.storage_deletions where path = ${path}) as done`
+    expect(after).toEqual({ files: 0, done: true })
+  })
 
   it('answers 404 for an unknown member and 400 for a malformed body', async () => {
     const token = await tokenFor(sql, admin, { aal: 'aal2' })
