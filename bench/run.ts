@@ -9,6 +9,7 @@
  *   npm run bench -- rls --keep     leave the bench cluster running afterwards
  *   npm run bench -- audit          cost of the audit trail on writes (see bench/audit.ts)
  *   npm run bench -- pii            PII detector throughput, payload screening and encryption
+ *   npm run bench -- lifecycle      a heavy member's export, and retention beside inserts
  */
 import { StackError } from '../stack/lib/cluster.ts'
 import { fail } from '../stack/lib/say.ts'
@@ -27,6 +28,10 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
   pii: {
     about: 'PII detector MB/s, payload screening on inserts, encryption with a blind index',
     load: async () => (await import('./pii.ts')).run,
+  },
+  lifecycle: {
+    about: 'a heavy member\'s ZIP export; 1,000,000 rows of retention beside 8 inserting clients',
+    load: async () => (await import('./lifecycle.ts')).run,
   },
 }
 

@@ -87,6 +87,11 @@ create index audit_log_occurred_brin
 create index audit_log_actor_idx
     on audit.audit_log (actor_id, occurred_at)
     where actor_id is not null;
+-- A member's processing history (dsar-export) also lists the acts about their account: few
+-- rows, so this partial index costs other writes nothing.
+create index audit_log_user_target_idx
+    on audit.audit_log (target_id, occurred_at)
+    where target_type = 'user';
 -- No index on record_id here: one on a random key would be the dearest part of every audited
 -- write. The sealer copies record_id into audit.chain, indexed there, off the write path.
 -- Transaction ids grow with the table, so a BRIN index lets the sealer skip everything

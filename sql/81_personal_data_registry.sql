@@ -281,6 +281,10 @@ comment on table private.storage_deletions is
 create index storage_deletions_due_idx
     on private.storage_deletions (next_attempt_at)
     where done_at is null;
+-- Retention removes finished entries oldest first, in batches, without scanning the queue.
+create index storage_deletions_done_idx
+    on private.storage_deletions (done_at)
+    where done_at is not null;
 
 alter table private.storage_deletions enable row level security;
 revoke all on private.storage_deletions from public, anon, authenticated, service_role;

@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { storageDir } from '../stack/lib/functions.ts'
 import { profile, projectRoot } from '../stack/lib/profile.ts'
 import { apiUrl, dbUrl } from '../stack/lib/secrets.ts'
 import { clearState, down, up, writeState, type RunningStack } from '../stack/lib/stack.ts'
@@ -94,7 +95,8 @@ async function main(): Promise<number> {
   await stopStack(p)
   // Every run starts from an empty cluster, so results never depend on an earlier run.
   rmSync(p.pgdata, { recursive: true, force: true })
-  for (const log of ['postgres.log', 'functions.log']) {
+  rmSync(storageDir(p), { recursive: true, force: true })
+  for (const log of ['postgres.log', 'functions.log', 'clamd/clamd.log', 'clamd/clamd.err']) {
     rmSync(path.join(p.dir, log), { force: true })
   }
   let running: RunningStack | undefined
@@ -102,8 +104,9 @@ async function main(): Promise<number> {
   try {
     running = await up(p, { functions: only !== 'pgtap' })
     // Recorded like `npm start` does, so `npm run stop -- --profile test` (or the next run)
-    // can stop a functions server left running by --keep. No owner pid: this process exits.
-    writeState(p, { ownerPid: 0, denoPid: running.functions?.pid })
+    // can stop a functions server and clamd left running by --keep. No owner pid: this
+    // process exits.
+    writeState(p, { ownerPid: 0, denoPid: running.functions?.pid, clamdPid: running.clamd?.pid })
     const s = running.secrets
     const env: NodeJS.ProcessEnv = {
       ...process.env,

@@ -36,9 +36,31 @@ const ConfigSchema = z
       .default('*')
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(5),
+    /**
+     * Virus scanner of uploads: `clamd`, or `disabled` to accept files unscanned. No default:
+     * a deployment that forgot its scanner fails here instead of skipping scans quietly.
+     */
+    LEAPS_SCANNER: z.enum(['clamd', 'disabled'], {
+      error: 'must be "clamd" or "disabled"; there is no default',
+    }),
+    /** clamd's Unix socket, or else its TCP host and port. */
+    LEAPS_CLAMD_SOCKET: z.string().startsWith('/', 'must be an absolute path').optional(),
+    LEAPS_CLAMD_HOST: z.string().min(1).optional(),
+    LEAPS_CLAMD_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    /** Longest wait on clamd (connecting, accepting data, answering) before a scan fails. */
+    LEAPS_CLAMD_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   })
   .refine((c) => c.SUPABASE_JWT_SECRET || c.SUPABASE_JWKS || c.SUPABASE_JWKS_URL, {
     message: 'set SUPABASE_JWT_SECRET, SUPABASE_JWKS or SUPABASE_JWKS_URL',
+  })
+  .refine((c) => {
+    if (c.LEAPS_SCANNER !== 'clamd') return true
+    const host = c.LEAPS_CLAMD_HOST !== undefined
+    const port = c.LEAPS_CLAMD_PORT !== undefined
+    return c.LEAPS_CLAMD_SOCKET !== undefined ? !host && !port : host && port
+  }, {
+    path: ['LEAPS_SCANNER'],
+    message: 'clamd needs LEAPS_CLAMD_SOCKET, or else LEAPS_CLAMD_HOST and LEAPS_CLAMD_PORT',
   })
 
 export type Config = z.infer<typeof ConfigSchema>

@@ -1,156 +1,58 @@
 /**
  * dsar-export: a data subject's copy of their personal data (right of access, UU 27/2022).
  *
- * POST { "subject": "<user id>" }; the subject defaults to the caller. A member may export
- * only themselves (also while suspended); an ADMIN or SUPERADMIN at aal2 (export:download)
- * may export anyone; a service-role caller must name the subject. Refusals do not reveal
- * whether a subject exists.
+ * POST { "subject": "<user id>", "format": "json" | "zip" }; the subject defaults to the
+ * caller. A member may export only themselves (also while suspended); an ADMIN or SUPERADMIN
+ * at aal2 (export:download) may export anyone; a service-role caller must name the subject.
+ * Refusals do not reveal whether a subject exists.
+ *
+ * - "json" (the default) answers data.json alone: every section of the personal data
+ *   registry, the processing history from the audit trail, and the facts an access answer
+ *   must give (`about_this_data`: purposes, categories, recipients, retention, sources,
+ *   rights). Field names are stable within the `format` named in the document.
+ * - "zip" answers an archive: data.json, a readable index.html, and the member's evidence
+ *   files under attachments/<attachment id>/<file name>. It is streamed: memory stays bounded
+ *   whatever the member's history and files hold.
  *
  * Exports stop while an administrator has paused them (503 unavailable), and a subject is
  * exported at most private.exports_per_hour() times an hour (429 rate_limited).
  *
- * Every answered request is in the audit trail as `dsar.export` on target `user` <subject>:
- * an export is recorded in the same transaction that reads the data, so no export leaves
- * without its record (if the record cannot be written, the answer is 500); a refusal is
- * recorded as FAILURE in a transaction of its own, and a failure to record it is logged.
+ * Every answered request is in the audit trail as `dsar.export` on target `user` <subject>,
+ * committed before the first byte is sent: if the record cannot be written the answer is 500
+ * and nothing leaves. An export cut short while streaming (the reader went away, the
+ * database failed) is recorded again as FAILURE with reason `interrupted`. A refusal is
+ * recorded as FAILURE in a transaction of its own; a failure to record it is logged.
  */
+import { makeZip } from 'client-zip'
 import { z } from 'zod'
 import { type AuditEvent, recordAudit, recordAuditAlone } from '../_shared/audit.ts'
 import { authenticate } from '../_shared/auth.ts'
+import { config } from '../_shared/config.ts'
 import { AppError } from '../_shared/errors.ts'
 import { readJsonObject, serveFunction } from '../_shared/http.ts'
-import type { Tx } from '../_shared/db.ts'
+import { platform } from '../_shared/platform.ts'
+import { type AttachmentFile, openSnapshot } from './document.ts'
+import { type PageFile, renderIndex } from './page.ts'
 
-const Body = z.strictObject({ subject: z.uuid().transform((id) => id.toLowerCase()).optional() })
+export { EXPORT_FORMAT } from './document.ts'
 
-export const EXPORT_FORMAT = 'leaps-guard.dsar-export.v1'
+const Body = z.strictObject({
+  subject: z.uuid().transform((id) => id.toLowerCase()).optional(),
+  format: z.enum(['json', 'zip']).default('json'),
+})
 
 /**
- * The whole export, built by the database as one JSON document so that numbers in payloads
- * and timestamps keep their exact values. Other members appear only as what the subject did
- * to them (ids of submissions reviewed); their ids and names are left out.
+ * A file's place in the archive. The stored name is the uploader's: only its last segment is
+ * used, without control characters or anything a tool could read as a path, so nothing in
+ * the archive can land outside its folder when extracted.
  */
-async function collect(
-  tx: Tx,
-  subject: string,
-  meta: { exportTimestamp: string; requestId: string },
-): Promise<string | undefined> {
-  const rows = await tx`
-    select pg_catalog.jsonb_build_object(
-        'format', ${EXPORT_FORMAT}::text,
-        'export_timestamp', ${meta.exportTimestamp}::text,
-        'request_id', ${meta.requestId}::text,
-        'subject', u.id,
-        'profile', pg_catalog.to_jsonb(u),
-        'account', (
-            select pg_catalog.jsonb_build_object(
-                'email', a.email, 'phone', a.phone, 'created_at', a.created_at,
-                'email_confirmed_at', a.email_confirmed_at, 'last_sign_in_at', a.last_sign_in_at,
-                'banned_until', a.banned_until, 'user_metadata', a.raw_user_meta_data,
-                'app_metadata', a.raw_app_meta_data)
-            from auth.users as a
-            where a.id = u.id),
-        'about_this_data', private.access_answer(),
-        'identifiers', private.export_identifiers(u.id),
-        'requests', coalesce((
-            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                'id', r.id, 'kind', r.kind, 'received_at', r.received_at, 'due_at', r.due_at,
-                'status', r.status, 'status_reason', r.status_reason, 'details', r.details,
-                'completed_at', r.completed_at)
-                order by r.received_at, r.id)
-            from public.dsar_requests as r
-            where r.subject_id = u.id), '[]'),
-        'legal_holds', coalesce((
-            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                'placed_at', h.placed_at, 'ends_at', h.ends_at)
-                order by h.placed_at)
-            from private.holds_in_force() as h
-            where h.scope = 'USER' and h.user_id = u.id), '[]'),
-        'sessions', coalesce((
-            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                'id', s.id, 'aal', s.aal, 'created_at', s.created_at, 'not_after', s.not_after)
-                order by s.created_at, s.id)
-            from auth.sessions as s
-            where s.user_id = u.id), '[]'),
-        'mfa_factors', coalesce((
-            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                'factor_type', f.factor_type, 'status', f.status,
-                'friendly_name', f.friendly_name, 'created_at', f.created_at)
-                order by f.created_at)
-            from auth.mfa_factors as f
-            where f.user_id = u.id), '[]'),
-        'submissions', coalesce((
-            select pg_catalog.jsonb_agg(
-                pg_catalog.to_jsonb(s) - 'owner_id' - 'reviewer_id' order by s.created_at, s.id)
-            from public.submissions as s
-            where s.owner_id = u.id), '[]'),
-        'attachments', coalesce((
-            select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(t) - 'owner_id'
-                order by t.created_at, t.id)
-            from public.submission_attachments as t
-            where t.owner_id = u.id), '[]'),
-        'points', pg_catalog.jsonb_build_object(
-            'total', (select coalesce(sum(l.delta), 0) from public.points_ledger as l
-                      where l.user_id = u.id),
-            'entries', coalesce((
-                select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                    'id', l.id, 'delta', l.delta, 'reason', l.reason,
-                    'submission_id', l.submission_id, 'created_at', l.created_at)
-                    order by l.created_at, l.id)
-                from public.points_ledger as l
-                where l.user_id = u.id), '[]')),
-        'badges', coalesce((
-            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                'badge_id', e.badge_id, 'name', b.name, 'awarded_at', e.awarded_at)
-                order by e.awarded_at, e.badge_id)
-            from public.earned_badges as e
-            join public.badges as b on b.id = e.badge_id
-            where e.user_id = u.id), '[]'),
-        'leaderboard_entry', (
-            select pg_catalog.to_jsonb(le) - 'user_id'
-            from private.leaderboard_entries as le
-            where le.user_id = u.id),
-        'role_changes', coalesce((
-            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                'old_role', r.old_role, 'new_role', r.new_role, 'changed_at', r.changed_at)
-                order by r.changed_at, r.id)
-            from private.role_changes as r
-            where r.user_id = u.id), '[]'),
-        'status_changes', coalesce((
-            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                'old_status', c.old_status, 'new_status', c.new_status,
-                'changed_at', c.changed_at)
-                order by c.changed_at, c.id)
-            from private.status_changes as c
-            where c.user_id = u.id), '[]'),
-        'acts', pg_catalog.jsonb_build_object(
-            'reviews', coalesce((
-                select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                    'submission_id', s.id, 'status', s.status, 'review_note', s.review_note,
-                    'reviewed_at', s.reviewed_at)
-                    order by s.reviewed_at, s.id)
-                from public.submissions as s
-                where s.reviewer_id = u.id), '[]'),
-            'points_awarded', coalesce((
-                select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                    'id', l.id, 'delta', l.delta, 'reason', l.reason, 'created_at', l.created_at)
-                    order by l.created_at, l.id)
-                from public.points_ledger as l
-                where l.awarded_by = u.id), '[]'),
-            'badges_awarded', coalesce((
-                select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                    'badge_id', e.badge_id, 'awarded_at', e.awarded_at)
-                    order by e.awarded_at)
-                from public.earned_badges as e
-                where e.awarded_by = u.id), '[]'),
-            'role_changes_made', (select count(*) from private.role_changes as r
-                                  where r.changed_by = u.id),
-            'status_changes_made', (select count(*) from private.status_changes as c
-                                    where c.changed_by = u.id))
-    )::text as doc
-    from public.users as u
-    where u.id = ${subject}::uuid`
-  return rows[0]?.doc as string | undefined
+export function archivePath(file: Pick<AttachmentFile, 'id' | 'file_name'>): string {
+  const base = file.file_name.split(/[\\/]/).pop() ?? ''
+  const safe = base
+    .replace(/[\u0000-\u001f\u007f:*?"<>|]/g, '_')
+    .replace(/^[.\s]+/, '')
+    .slice(0, 120)
+  return `attachments/${file.id}/${safe || 'file'}`
 }
 
 export const handler = serveFunction('dsar-export', async (req, ctx) => {
@@ -159,17 +61,19 @@ export const handler = serveFunction('dsar-export', async (req, ctx) => {
   const caller = await authenticate(req, ctx.verify, db)
   const parsed = Body.safeParse(await readJsonObject(req))
   if (!parsed.success) {
-    throw new AppError('bad_request', 'The body may hold only "subject", a user id (UUID)')
+    throw new AppError('bad_request',
+      'The body may hold only "subject", a user id (UUID), and "format", "json" or "zip"')
   }
   const subject = parsed.data.subject ?? (caller.kind === 'user' ? caller.id : undefined)
   if (!subject) throw new AppError('bad_request', 'Service calls must name the "subject"')
   const forSelf = caller.kind === 'user' && caller.id === subject
+  const format = parsed.data.format
   const event = (outcome: AuditEvent['outcome'], details: AuditEvent['metadata']): AuditEvent => ({
     action: 'dsar.export',
     targetType: 'user',
     targetId: subject,
     outcome,
-    metadata: { request_kind: 'access', requested_at: requestedAt, ...details },
+    metadata: { request_kind: 'access', requested_at: requestedAt, format, ...details },
     actorId: caller.kind === 'user' ? caller.id : undefined,
     requestId: ctx.requestId,
   })
@@ -203,29 +107,106 @@ export const handler = serveFunction('dsar-export', async (req, ctx) => {
       `Too many exports of this member in the last hour; try again in ${minutes} minute(s)`)
   }
 
-  // One snapshot for the whole export, and the record of it written in the same transaction:
-  // if the record fails, the transaction fails and nothing is sent.
+  // The record first, committed, so that no byte leaves without it; an unknown subject is
+  // recorded as a failure.
   const exportTimestamp = new Date().toISOString()
-  const { doc, auditId } = await db.asService(async (tx) => {
-    const doc = await collect(tx, subject, { exportTimestamp, requestId: ctx.requestId })
-    const outcome = doc
-      ? event('SUCCESS', { completed_at: new Date().toISOString(), for_self: forSelf })
+  const { found, auditId } = await db.asService(async (tx) => {
+    const [row] = await tx`select 1 from public.users where id = ${subject}::uuid`
+    const outcome = row
+      ? event('SUCCESS', { started_at: exportTimestamp, for_self: forSelf })
       : event('FAILURE', { for_self: forSelf, reason: 'not_found' })
-    return { doc, auditId: await recordAudit(tx, outcome) }
-  }, { snapshot: true, readWrite: true })
-  if (!doc) throw new AppError('not_found', 'No member with this id')
-
-  ctx.log.info('dsar_export_completed', {
-    caller_kind: caller.kind,
-    for_self: forSelf,
-    bytes: doc.length,
-    audit_id: auditId,
+    return { found: Boolean(row), auditId: await recordAudit(tx, outcome) }
   })
-  return new Response(doc, {
+  if (!found) throw new AppError('not_found', 'No member with this id')
+
+  const snapshot = openSnapshot(db, subject, { exportTimestamp, requestId: ctx.requestId })
+  const settings = config()
+  const storage = platform(settings.SUPABASE_URL, settings.SUPABASE_SERVICE_ROLE_KEY)
+  const stats = { files: 0, missingFiles: 0 }
+
+  // The archive's entries, produced one at a time as the client reads: data.json straight
+  // from the snapshot, then each file straight from Storage, then the page that lists them.
+  async function* entries() {
+    const lastModified = new Date(exportTimestamp)
+    yield { name: 'data.json', input: snapshot.dataJson, lastModified }
+    const { document, attachments } = await snapshot.prepared
+    const summary = await snapshot.finished
+    const files: PageFile[] = []
+    for (const file of attachments) {
+      const path = archivePath(file)
+      const body = await storage.readObject(file.bucket, file.path)
+      files.push({
+        archivePath: path, fileName: file.file_name, mimeType: file.mime_type,
+        byteSize: Number(file.byte_size), submissionId: file.submission_id,
+        included: body !== null,
+      })
+      if (body === null) {
+        stats.missingFiles += 1
+        continue
+      }
+      stats.files += 1
+      yield { name: path, input: body, lastModified }
+    }
+    yield {
+      name: 'index.html',
+      input: renderIndex(document, files, summary),
+      lastModified,
+    }
+  }
+
+  const archive = format === 'zip' ? makeZip(entries()) : snapshot.dataJson
+  // The answer's stream, watched: a stream that fails half-way leaves the client a truncated
+  // file (an archive without its directory, a JSON document without its end), and a client
+  // that goes away stops the reading; either is logged and recorded, and ends the snapshot.
+  const reader = archive.getReader()
+  let bytes = 0
+  let ended = false
+  const interrupted = async (why: 'failed' | 'cancelled', error?: unknown) => {
+    if (ended) return
+    ended = true
+    snapshot.cancel(why)
+    ctx.log.warn('dsar_export_interrupted', {
+      audit_id: auditId, why, bytes, error: error instanceof Error ? error.name : undefined,
+    })
+    await recordAuditAlone(db, event('FAILURE', { for_self: forSelf, reason: 'interrupted' }),
+      ctx.log)
+  }
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await reader.read()
+        if (next.done) {
+          ended = true
+          const { historyEvents } = await snapshot.finished
+          ctx.log.info('dsar_export_completed', {
+            caller_kind: caller.kind, for_self: forSelf, format, bytes, audit_id: auditId,
+            history_events: historyEvents, files: stats.files,
+            missing_files: stats.missingFiles,
+          })
+          controller.close()
+          return
+        }
+        bytes += next.value.byteLength
+        controller.enqueue(next.value)
+      } catch (error) {
+        await interrupted('failed', error)
+        controller.error(new Error('the export could not be completed'))
+      }
+    },
+    async cancel() {
+      // Not awaited: cancelling a stream whose writer is waiting may not settle until the
+      // writer gives up, which the snapshot's cancel below makes it do.
+      reader.cancel().catch(() => {})
+      await interrupted('cancelled')
+    },
+  })
+
+  const name = `leaps-export-${subject}.${format === 'zip' ? 'zip' : 'json'}`
+  return new Response(body, {
     status: 200,
     headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'content-disposition': `attachment; filename="leaps-export-${subject}.json"`,
+      'content-type': format === 'zip' ? 'application/zip' : 'application/json; charset=utf-8',
+      'content-disposition': `attachment; filename="${name}"`,
     },
   })
 })

@@ -1,7 +1,7 @@
 /**
  * npm start: brings the local stack up (PostgreSQL with the platform layer, migrations and
- * demo data; the Deno functions server), prints how to reach it, and keeps running until
- * Ctrl-C or `npm run stop`, then shuts everything down. `--detach` returns once it is up.
+ * demo data; clamd; the Deno functions server), prints how to reach it, and keeps running
+ * until Ctrl-C or `npm run stop`, then shuts everything down. `--detach` returns once it is up.
  */
 import { spawn } from 'node:child_process'
 import { openSync, readFileSync } from 'node:fs'
@@ -50,7 +50,12 @@ async function main(): Promise<void> {
   if (argv.includes('--detach')) return detach()
 
   const running = await up(p, { functions: true })
-  writeState(p, { ownerPid: process.pid, denoPid: running.functions?.pid, ready: true })
+  writeState(p, {
+    ownerPid: process.pid,
+    denoPid: running.functions?.pid,
+    clamdPid: running.clamd?.pid,
+    ready: true,
+  })
   printBanner(p, running.secrets)
   step('stack is up; press Ctrl-C (or run "npm run stop") to stop it')
 
@@ -70,6 +75,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('asked to stop'))
   running.functions?.on('exit', (code, signal) => {
     if (!stopping) void shutdown(`the functions server exited (${signal ?? code})`)
+  })
+  // Without clamd every upload would be refused: stop rather than run half a stack.
+  running.clamd?.on('exit', (code, signal) => {
+    if (!stopping) void shutdown(`clamd exited (${signal ?? code})`)
   })
 }
 

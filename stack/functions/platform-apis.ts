@@ -1,18 +1,34 @@
 /**
- * Local stand-ins for the two Supabase platform APIs that erasure needs, served by the
- * functions gateway next to the functions themselves:
+ * Local stand-ins for the Supabase platform APIs the functions call, served by the functions
+ * gateway next to the functions themselves. They speak the same REST shapes as the hosted
+ * services, so functions/_shared/platform.ts works against either.
  *
- *   DELETE /storage/v1/object/<bucket>/<path>   removes a Storage object (its row in
- *                                              storage.objects; the local stack keeps no bytes)
- *   DELETE /auth/v1/admin/users/<id>            deletes an Auth user
- *   PUT    /auth/v1/admin/users/<id>            {"ban_duration": "876000h" | "none"} bans or
- *                                              unbans one, and clears its e-mail and phone
+ * Storage (bytes in a folder of the stack profile, one file per object named by the object's
+ * id; the rows in storage.objects, so the project's storage policies decide who may do what):
  *
- * Both require the service-role key as a Bearer token, as the real APIs do. Deleting what is
- * already gone answers 404, which callers treat as done. An object whose metadata holds
- * "simulate_failure": true cannot be deleted (503), to try retries against.
+ *   POST   /storage/v1/object/<bucket>/<path>       upload (PUT or `x-upsert: true` replaces)
+ *   GET    /storage/v1/object/<bucket>/<path>       download (also /object/authenticated/…)
+ *   DELETE /storage/v1/object/<bucket>/<path>       remove
+ *   POST   /storage/v1/object/sign/<bucket>/<path>  {"expiresIn": seconds} → {"signedURL"}
+ *   GET    /storage/v1/object/sign/<bucket>/<path>?token=…   download through a signed link
+ *
+ * Storage calls carry either the service-role key (bypasses RLS, as on the platform) or a
+ * member's JWT (the call runs as `authenticated` with the token's claims, so RLS applies).
+ * A signed link is a JWT (HS256, the project secret) naming `<bucket>/<path>` with an expiry;
+ * it stops working when it expires or when the object is removed.
+ *
+ * Auth admin (service-role key only):
+ *
+ *   DELETE /auth/v1/admin/users/<id>                deletes an Auth user
+ *   PUT    /auth/v1/admin/users/<id>                {"ban_duration": "876000h" | "none"} bans
+ *                                                   or unbans one, clearing e-mail and phone
+ *
+ * Deleting what is already gone answers 404, which callers treat as done. An object whose
+ * metadata holds "simulate_failure": true cannot be deleted (503), to try retries against.
  */
-import postgres from 'postgres'
+import { SignJWT, jwtVerify } from 'jose'
+import { createDb, type Tx } from '../../functions/_shared/db.ts'
+import type { VerifiedClaims, VerifyToken } from '../../functions/_shared/jwt.ts'
 
 type Json = Record<string, unknown>
 
@@ -23,52 +39,241 @@ function reply(status: number, body: Json): Response {
   })
 }
 
-export function platformApis(dbUrl: string, serviceKey: string) {
-  const sql = postgres(dbUrl, { max: 2, onnotice: () => {} })
+export interface PlatformApiOptions {
+  dbUrl: string
+  serviceKey: string
+  jwtSecret: string
+  /** Folder holding the objects' bytes (created when missing). */
+  storageDir: string
+  verify: VerifyToken
+}
 
-  return async (req: Request, url: URL): Promise<Response | undefined> => {
-    const storage = /^\/storage\/v1\/object\/([a-z0-9_-]+)\/(.+)$/.exec(url.pathname)
-    const auth = /^\/auth\/v1\/admin\/users\/([0-9a-f-]{36})$/i.exec(url.pathname)
-    if (!storage && !auth) return undefined
-    if (req.headers.get('authorization') !== `Bearer ${serviceKey}`) {
-      return reply(401, { error: 'unauthorized', message: 'the service-role key is required' })
+/** Longest signed link the stand-in issues, as the hosted service allows about a week. */
+const MAX_SIGNED_SECONDS = 7 * 24 * 3600
+
+export function platformApis(options: PlatformApiOptions) {
+  const db = createDb(options.dbUrl, 3)
+  const secret = new TextEncoder().encode(options.jwtSecret)
+  const objectsDir = `${options.storageDir}/objects`
+  const incomingDir = `${options.storageDir}/incoming`
+  Deno.mkdirSync(objectsDir, { recursive: true, mode: 0o700 })
+  Deno.mkdirSync(incomingDir, { recursive: true, mode: 0o700 })
+
+  /** Who is calling: the service role, a member (verified token), or nobody (undefined). */
+  async function caller(req: Request): Promise<'service' | VerifiedClaims | undefined> {
+    const header = req.headers.get('authorization') ?? ''
+    const token = header.startsWith('Bearer ') ? header.slice(7) : ''
+    if (token === options.serviceKey) return 'service'
+    if (!token) return undefined
+    try {
+      const claims = await options.verify(token)
+      return claims.role === 'authenticated' ? claims : undefined
+    } catch {
+      return undefined
     }
-    if (storage && req.method === 'DELETE') {
-      const [bucket, name] = [storage[1]!, decodeURIComponent(storage[2]!)]
+  }
+
+  function as<T>(who: 'service' | VerifiedClaims, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return who === 'service' ? db.asService(work) : db.asCaller(who, work)
+  }
+
+  const fileOf = (id: string) => `${objectsDir}/${id}`
+
+  async function serveFile(id: string, mime: unknown): Promise<Response> {
+    let file: Deno.FsFile
+    try {
+      file = await Deno.open(fileOf(id), { read: true })
+    } catch {
+      return reply(404, { error: 'not_found', message: 'Object not found' })
+    }
+    const { size } = await file.stat()
+    return new Response(file.readable, {
+      status: 200,
+      headers: {
+        'content-type': typeof mime === 'string' ? mime : 'application/octet-stream',
+        'content-length': String(size),
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-store',
+      },
+    })
+  }
+
+  async function upload(req: Request, who: 'service' | VerifiedClaims, bucket: string,
+    name: string): Promise<Response> {
+    const replace = req.method === 'PUT' || req.headers.get('x-upsert') === 'true'
+    const mime = req.headers.get('content-type') ?? 'application/octet-stream'
+    const incoming = `${incomingDir}/${crypto.randomUUID()}`
+    let size = 0
+    const file = await Deno.open(incoming, { write: true, createNew: true, mode: 0o600 })
+    try {
+      if (req.body) {
+        for await (const chunk of req.body) {
+          size += chunk.byteLength
+          let written = 0
+          while (written < chunk.byteLength) written += await file.write(chunk.subarray(written))
+        }
+      }
+    } finally {
+      file.close()
+    }
+    try {
+      const owner = who === 'service' ? null : who.sub ?? null
+      const metadata = { size, mimetype: mime, contentLength: size }
+      const row = await as(who, async (tx) => {
+        const [limit] = await tx`select file_size_limit from storage.buckets
+                                 where id = ${bucket}`
+        if (!limit) return { error: 404 as const }
+        if (limit.file_size_limit !== null && size > Number(limit.file_size_limit)) {
+          return { error: 413 as const }
+        }
+        const rows = replace
+          ? await tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata)
+              values (${bucket}, ${name}, ${owner}, ${owner}, ${tx.json(metadata)})
+              on conflict (bucket_id, name) do update
+              set metadata = excluded.metadata, updated_at = pg_catalog.now()
+              returning id`
+          : await tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata)
+              values (${bucket}, ${name}, ${owner}, ${owner}, ${tx.json(metadata)})
+              on conflict (bucket_id, name) do nothing
+              returning id`
+        if (rows.length === 0) return { error: 409 as const }
+        // Moved into place before the row commits: a failure here rolls the row back.
+        await Deno.rename(incoming, fileOf(rows[0]!.id as string))
+        return { id: rows[0]!.id as string }
+      })
+      if ('error' in row) {
+        await Deno.remove(incoming).catch(() => {})
+        return row.error === 404
+          ? reply(404, { error: 'bucket_not_found', message: 'Bucket not found' })
+          : row.error === 413
+          ? reply(413, { error: 'payload_too_large', message: 'Object exceeds the bucket limit' })
+          : reply(409, { error: 'duplicate', message: 'The object exists already' })
+      }
+      return reply(200, { Id: row.id, Key: `${bucket}/${name}` })
+    } catch (error) {
+      await Deno.remove(incoming).catch(() => {})
+      // Refused by a storage policy: the same answer the hosted service gives.
+      if ((error as { code?: string }).code === '42501') {
+        return reply(403, { error: 'unauthorized', message: 'new row violates row-level security policy' })
+      }
+      throw error
+    }
+  }
+
+  async function signedDownload(url: URL, bucket: string, name: string): Promise<Response> {
+    const token = url.searchParams.get('token') ?? ''
+    try {
+      const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'] })
+      if (payload.url !== `${bucket}/${name}`) throw new Error('other object')
+    } catch {
+      return reply(400, { error: 'invalid_signature', message: 'The link is invalid or expired' })
+    }
+    const [row] = await db.asService((tx) => tx`select id, metadata ->> 'mimetype' as mime
+      from storage.objects where bucket_id = ${bucket} and name = ${name}`)
+    return row
+      ? serveFile(row.id as string, row.mime)
+      : reply(404, { error: 'not_found', message: 'Object not found' })
+  }
+
+  async function storage(req: Request, url: URL, route: RegExpExecArray): Promise<Response> {
+    const [kind, bucket] = [route[1] ?? '', route[2]!]
+    let name: string
+    try {
+      name = route[3]!.split('/').map(decodeURIComponent).join('/')
+    } catch {
+      return reply(400, { error: 'bad_request', message: 'malformed object path' })
+    }
+    if (kind === 'sign/' && req.method === 'GET') return signedDownload(url, bucket, name)
+    const who = await caller(req)
+    if (!who) return reply(401, { error: 'unauthorized', message: 'a valid JWT is required' })
+
+    if (kind === 'sign/' && req.method === 'POST') {
+      const body = await req.json().catch(() => ({})) as Json
+      const seconds = body.expiresIn
+      if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1
+        || seconds > MAX_SIGNED_SECONDS) {
+        return reply(400, { error: 'bad_request', message: 'expiresIn: whole seconds, 1 or more' })
+      }
+      const [row] = await as(who, (tx) => tx`select id from storage.objects
+        where bucket_id = ${bucket} and name = ${name}`)
+      if (!row) return reply(404, { error: 'not_found', message: 'Object not found' })
+      const token = await new SignJWT({ url: `${bucket}/${name}` })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
+        .sign(secret)
+      const path = name.split('/').map(encodeURIComponent).join('/')
+      return reply(200, { signedURL: `/object/sign/${bucket}/${path}?token=${token}` })
+    }
+    if (kind === 'sign/') {
+      return reply(405, { error: 'method_not_allowed', message: 'GET or POST' })
+    }
+    if (req.method === 'POST' || req.method === 'PUT') return upload(req, who, bucket, name)
+    if (req.method === 'GET') {
+      const [row] = await as(who, (tx) => tx`select id, metadata ->> 'mimetype' as mime
+        from storage.objects where bucket_id = ${bucket} and name = ${name}`)
+      return row
+        ? serveFile(row.id as string, row.mime)
+        : reply(404, { error: 'not_found', message: 'Object not found' })
+    }
+    if (req.method === 'DELETE') {
       // An object whose metadata says so fails like an unavailable Storage service would,
       // so that the callers' retries can be exercised.
-      const [faulty] = await sql`select 1 from storage.objects where bucket_id = ${bucket}
-        and name = ${name} and metadata ->> 'simulate_failure' = 'true'`
-      if (faulty) return reply(503, { error: 'unavailable', message: 'simulated failure' })
-      const gone = await sql`delete from storage.objects
-                             where bucket_id = ${bucket} and name = ${name} returning id`
-      return gone.length > 0
-        ? reply(200, { message: 'removed' })
-        : reply(404, { error: 'not_found', message: 'no such object' })
+      const outcome = await as(who, async (tx) => {
+        const [faulty] = await tx`select 1 from storage.objects where bucket_id = ${bucket}
+          and name = ${name} and metadata ->> 'simulate_failure' = 'true'`
+        if (faulty) return 'faulty' as const
+        const gone = await tx`delete from storage.objects
+                              where bucket_id = ${bucket} and name = ${name} returning id`
+        for (const row of gone) await Deno.remove(fileOf(row.id as string)).catch(() => {})
+        return gone.length > 0 ? 'removed' as const : 'missing' as const
+      })
+      return outcome === 'faulty'
+        ? reply(503, { error: 'unavailable', message: 'simulated failure' })
+        : outcome === 'removed'
+        ? reply(200, { message: 'Successfully deleted' })
+        : reply(404, { error: 'not_found', message: 'Object not found' })
     }
-    if (auth && req.method === 'DELETE') {
-      const gone = await sql`delete from auth.users where id = ${auth[1]!} returning id`
+    return reply(405, { error: 'method_not_allowed', message: 'not supported here' })
+  }
+
+  async function authAdmin(req: Request, id: string): Promise<Response> {
+    if (req.headers.get('authorization') !== `Bearer ${options.serviceKey}`) {
+      return reply(401, { error: 'unauthorized', message: 'the service-role key is required' })
+    }
+    if (req.method === 'DELETE') {
+      const gone = await db.asService((tx) => tx`delete from auth.users where id = ${id}
+                                                 returning id`)
       return gone.length > 0
-        ? reply(200, { id: auth[1] })
+        ? reply(200, { id })
         : reply(404, { error: 'user_not_found', message: 'no such user' })
     }
-    if (auth && req.method === 'PUT') {
+    if (req.method === 'PUT') {
       const body = await req.json().catch(() => ({})) as Json
       const ban = body.ban_duration
       if (ban !== 'none' && ban !== '876000h') {
         return reply(400, { error: 'bad_request', message: 'ban_duration: "876000h" or "none"' })
       }
-      const changed = await sql`
+      const changed = await db.asService((tx) => tx`
         update auth.users
         set banned_until = ${ban === 'none' ? null : 'infinity'},
             email = case when ${ban} = 'none' then email end,
             phone = case when ${ban} = 'none' then phone end
-        where id = ${auth[1]!}
-        returning id`
+        where id = ${id}
+        returning id`)
       return changed.length > 0
-        ? reply(200, { id: auth[1] })
+        ? reply(200, { id })
         : reply(404, { error: 'user_not_found', message: 'no such user' })
     }
     return reply(405, { error: 'method_not_allowed', message: 'not supported here' })
+  }
+
+  return async (req: Request, url: URL): Promise<Response | undefined> => {
+    const object =
+      /^\/storage\/v1\/object\/(sign\/|authenticated\/)?([a-z0-9_-]+)\/(.+)$/.exec(url.pathname)
+    if (object) return storage(req, url, object)
+    const user = /^\/auth\/v1\/admin\/users\/([0-9a-f-]{36})$/i.exec(url.pathname)
+    if (user) return authAdmin(req, user[1]!.toLowerCase())
+    return undefined
   }
 }

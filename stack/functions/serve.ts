@@ -2,7 +2,7 @@
  * Local stand-in for Supabase's edge runtime and its gateway: serves every function listed in
  * supabase/config.toml at /functions/v1/<name> on 127.0.0.1. Like the gateway, it refuses a
  * request without a valid project JWT when the function has `verify_jwt = true`. It also
- * stands in for the Storage and Auth admin endpoints erasure calls (./platform-apis.ts).
+ * stands in for the Storage and Auth admin endpoints the functions call (./platform-apis.ts).
  * Runs in Deno.
  */
 import { config } from '../../functions/_shared/config.ts'
@@ -29,7 +29,17 @@ const verify = createVerifier({
 })
 
 // Storage and Auth admin endpoints the functions call, as the platform would serve them.
-const platform = platformApis(settings.SUPABASE_DB_URL, settings.SUPABASE_SERVICE_ROLE_KEY)
+const storageDir = Deno.env.get('LEAPS_STORAGE_DIR')
+if (!storageDir || !settings.SUPABASE_JWT_SECRET) {
+  throw new Error('the local gateway needs LEAPS_STORAGE_DIR and SUPABASE_JWT_SECRET')
+}
+const platform = platformApis({
+  dbUrl: settings.SUPABASE_DB_URL,
+  serviceKey: settings.SUPABASE_SERVICE_ROLE_KEY,
+  jwtSecret: settings.SUPABASE_JWT_SECRET,
+  storageDir,
+  verify,
+})
 
 type Handler = (req: Request) => Promise<Response>
 const handlers = new Map<string, { handler: Handler; verifyJwt: boolean }>()

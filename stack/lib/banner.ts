@@ -19,6 +19,7 @@ export function printBanner(p: StackProfile, s: LocalSecrets): void {
     `         API URL: ${api}  (edge functions only: no Data API locally; use npm run psql)`,
     `   Functions URL: ${api}/functions/v1/<name>`,
     `          DB URL: ${dbUrl(p, 'postgres', s.postgresPassword)}`,
+    `   Virus scanner: clamd on 127.0.0.1:${p.clamdPort} (test signature only: detects EICAR)`,
     `        anon key: ${s.anonKey}`,
     `service_role key: ${s.serviceRoleKey}`,
     '',

@@ -22,6 +22,10 @@ const REQUIRED_PACKAGES: Array<[string, string]> = [
   ['libtap-parser-sourcehandler-pgtap-perl', '/usr/bin/pg_prove'],
   // plpgsql_check, for `supabase db lint`.
   ['postgresql-15-plpgsql-check', '/usr/share/postgresql/15/extension/plpgsql_check.control'],
+  // The virus scanner of uploads. Only its binaries are used: the stack starts its own clamd
+  // with the project's test signature, never Debian's services or downloaded signatures.
+  ['clamav', '/usr/bin/clamscan'],
+  ['clamav-daemon', '/usr/sbin/clamd'],
 ]
 
 export class StackError extends Error {

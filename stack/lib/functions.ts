@@ -51,7 +51,16 @@ export function functionsEnv(p: StackProfile, s: LocalSecrets): Record<string, s
     SUPABASE_SERVICE_ROLE_KEY: s.serviceRoleKey,
     SUPABASE_DB_URL: dbUrl(p, 'postgres', s.postgresPassword),
     SUPABASE_JWT_SECRET: s.jwtSecret,
+    // The stack's own clamd, over TCP: --allow-net=127.0.0.1 already covers it.
+    LEAPS_SCANNER: 'clamd',
+    LEAPS_CLAMD_HOST: '127.0.0.1',
+    LEAPS_CLAMD_PORT: String(p.clamdPort),
   }
+}
+
+/** Where the local Storage stand-in keeps the bytes of objects (inside the profile folder). */
+export function storageDir(p: StackProfile): string {
+  return path.join(p.dir, 'storage')
 }
 
 export function startFunctions(p: StackProfile, s: LocalSecrets): ChildProcess {
@@ -66,6 +75,7 @@ export function startFunctions(p: StackProfile, s: LocalSecrets): ChildProcess {
       '--allow-net=127.0.0.1',
       '--allow-env',
       `--allow-read=${projectRoot}`,
+      `--allow-write=${storageDir(p)}`,
       '--allow-sys=hostname,osRelease,networkInterfaces',
       'stack/functions/serve.ts',
     ],
@@ -78,8 +88,11 @@ export function startFunctions(p: StackProfile, s: LocalSecrets): ChildProcess {
         DENO_DIR: path.join(projectRoot, '.leaps', 'deno-cache'),
         DENO_NO_UPDATE_CHECK: '1',
         NO_COLOR: '1',
+        // V8 settings for the functions process (heap limits, GC tracing), passed through.
+        ...(process.env.DENO_V8_FLAGS ? { DENO_V8_FLAGS: process.env.DENO_V8_FLAGS } : {}),
         ...functionsEnv(p, s),
         LEAPS_API_PORT: String(p.apiPort),
+        LEAPS_STORAGE_DIR: storageDir(p),
         LEAPS_FUNCTIONS: JSON.stringify(configuredFunctions()),
       },
     },

@@ -19,6 +19,8 @@ export interface StackProfile {
   dbPort: number
   /** Port of the functions server; 0 for `bench`, which runs none. */
   apiPort: number
+  /** Port of clamd (the virus scanner) on 127.0.0.1; it runs beside the functions server. */
+  clamdPort: number
   /** Database that holds the application (and pg_cron's job table). */
   database: string
 }
@@ -37,16 +39,29 @@ export function profile(name: ProfileName): StackProfile {
   const dir = path.join(projectRoot, '.leaps', name)
   const ports =
     name === 'dev'
-      ? { db: port('LEAPS_DB_PORT', 54322), api: port('LEAPS_API_PORT', 54321) }
+      ? {
+        db: port('LEAPS_DB_PORT', 54322),
+        api: port('LEAPS_API_PORT', 54321),
+        clamd: port('LEAPS_CLAMD_PORT', 54323),
+      }
       : name === 'test'
-        ? { db: port('LEAPS_TEST_DB_PORT', 54332), api: port('LEAPS_TEST_API_PORT', 54331) }
-        : { db: port('LEAPS_BENCH_DB_PORT', 54342), api: 0 }
+        ? {
+          db: port('LEAPS_TEST_DB_PORT', 54332),
+          api: port('LEAPS_TEST_API_PORT', 54331),
+          clamd: port('LEAPS_TEST_CLAMD_PORT', 54333),
+        }
+        : {
+          db: port('LEAPS_BENCH_DB_PORT', 54342),
+          api: 0,
+          clamd: port('LEAPS_BENCH_CLAMD_PORT', 54343),
+        }
   return {
     name,
     dir,
     pgdata: path.join(dir, 'pgdata'),
     dbPort: ports.db,
     apiPort: ports.api,
+    clamdPort: ports.clamd,
     database: 'postgres',
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Bringing a whole stack profile up and down: cluster, platform layer, migrations, seed and
- * the functions server. Used by `npm start` and by the test runner.
+ * Bringing a whole stack profile up and down: cluster, platform layer, migrations, seed,
+ * clamd (the virus scanner) and the functions server. Used by `npm start` and by the test
+ * runner.
  */
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -17,16 +18,19 @@ import {
 } from './cluster.ts'
 import { applyMigrations, applyPlatform, isSeeded, loadSeed } from './database.ts'
 import { startFunctions, waitForFunctions } from './functions.ts'
+import { clamdDir, startClamd, waitForClamd } from './clamd.ts'
 import { step } from './say.ts'
 
 export interface RunningStack {
   secrets: LocalSecrets
   functions?: ChildProcess
+  clamd?: ChildProcess
 }
 
 interface StateFile {
   ownerPid: number
   denoPid?: number
+  clamdPid?: number
   ready?: boolean
 }
 
@@ -73,10 +77,20 @@ export async function up(
   if (!(await isSeeded(p, secrets))) await loadSeed(p, secrets)
   else step('demo data already loaded (npm run reset starts over)')
   if (!options.functions) return { secrets }
-  step(`starting the functions server on 127.0.0.1:${p.apiPort}`)
-  const functions = startFunctions(p, secrets)
-  await waitForFunctions(p, functions)
-  return { secrets, functions }
+  // clamd comes first: the functions scan uploads through it and fail closed without it.
+  step(`starting clamd (virus scanner, test signature only) on 127.0.0.1:${p.clamdPort}`)
+  const scanner = { dir: clamdDir(p), port: p.clamdPort }
+  const { child: clamd } = await startClamd(scanner)
+  try {
+    await waitForClamd(scanner, clamd)
+    step(`starting the functions server on 127.0.0.1:${p.apiPort}`)
+    const functions = startFunctions(p, secrets)
+    await waitForFunctions(p, functions)
+    return { secrets, functions, clamd }
+  } catch (error) {
+    if (clamd.pid !== undefined) await stopChild(clamd)
+    throw error
+  }
 }
 
 /** Stops a child we started and waits for it, escalating to SIGKILL after a grace period. */
@@ -100,6 +114,7 @@ export async function stopPid(pid: number | undefined, graceMs = 10_000): Promis
 
 export async function down(p: StackProfile, running?: RunningStack): Promise<void> {
   await stopChild(running?.functions)
+  await stopChild(running?.clamd)
   stopCluster(p)
 }
 

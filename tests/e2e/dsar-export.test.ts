@@ -447,10 +447,10 @@ describe('dsar-export: audit trail', () => {
         request_id: requestId,
       })
       expect(Object.keys(e!.metadata).sort())
-        .toEqual(['completed_at', 'for_self', 'request_kind', 'requested_at'])
-      expect(e!.metadata).toMatchObject({ request_kind: 'access', for_self: true })
+        .toEqual(['for_self', 'format', 'request_kind', 'requested_at', 'started_at'])
+      expect(e!.metadata).toMatchObject({ request_kind: 'access', for_self: true, format: 'json' })
       const requested = Date.parse(e!.metadata.requested_at as string)
-      const completed = Date.parse(e!.metadata.completed_at as string)
+      const completed = Date.parse(e!.metadata.started_at as string)
       expect(new Date(requested).toISOString()).toBe(e!.metadata.requested_at)
       expect(requested).toBeGreaterThanOrEqual(before - 1000)
       expect(completed).toBeGreaterThanOrEqual(requested)
@@ -502,6 +502,7 @@ describe('dsar-export: audit trail', () => {
         expect(events[0]!.metadata).toEqual({
           request_kind: 'access',
           requested_at: expect.any(String),
+          format: 'json',
           for_self: false,
           reason: 'forbidden',
         })

@@ -7,6 +7,7 @@ const valid = {
   SUPABASE_SERVICE_ROLE_KEY: 'service-key-service-key-service',
   SUPABASE_DB_URL: 'postgresql://postgres:postgres@127.0.0.1:54322/postgres',
   SUPABASE_JWT_SECRET: 'x'.repeat(40),
+  LEAPS_SCANNER: 'disabled',
 }
 
 describe('function configuration', () => {
