@@ -111,6 +111,14 @@ from (
 ) as v(id, status, note)
 where s.id = v.id::uuid;
 
+-- The certificate's bytes: `npm start` writes a small demo PDF for every object marked
+-- "demo" into the local Storage folder and sets the attachment's size and hash to match.
+insert into storage.objects (id, bucket_id, name, owner, owner_id, metadata)
+values ('30000000-0000-4000-8000-000000000001', 'evidence',
+    '00000000-0000-4000-8000-000000000001/10000000-0000-4000-8000-000000000001/sertifikat.pdf',
+    '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000001',
+    '{"demo": true, "mimetype": "application/pdf"}');
+
 insert into public.submission_attachments (submission_id, owner_id, storage_path, file_name,
     mime_type, byte_size, sha256, scan_status)
 values
