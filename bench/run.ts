@@ -10,6 +10,7 @@
  *   npm run bench -- audit          cost of the audit trail on writes (see bench/audit.ts)
  *   npm run bench -- pii            PII detector throughput, payload screening and encryption
  *   npm run bench -- lifecycle      a heavy member's export, and retention beside inserts
+ *   npm run bench -- upload         the evidence-upload pipeline against storing unchecked
  */
 import { StackError } from '../stack/lib/cluster.ts'
 import { fail } from '../stack/lib/say.ts'
@@ -33,10 +34,14 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
     about: 'a heavy member\'s ZIP export; 1,000,000 rows of retention beside 8 inserting clients',
     load: async () => (await import('./lifecycle.ts')).run,
   },
+  upload: {
+    about: 'evidence-upload (scan, type, strip, hash, store) vs storing the bytes unchecked',
+    load: async () => (await import('./upload.ts')).run,
+  },
 }
 
 function usage(): string {
-  const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(8)} ${b.about}`)
+  const names = Object.entries(benches).map(([name, b]) => `  ${name.padEnd(10)} ${b.about}`)
   return ['usage: npm run bench -- <name> [options]', 'benches:', ...names].join('\n')
 }
 

@@ -41,6 +41,8 @@ comment on type public.activity_code is
 
 create type public.submission_status as enum ('PENDING', 'APPROVED', 'REJECTED');
 
-create type public.scan_status as enum ('PENDING', 'CLEAN', 'INFECTED', 'FAILED');
+create type public.scan_status as enum ('PENDING', 'CLEAN', 'INFECTED', 'FAILED', 'SKIPPED');
 comment on type public.scan_status is
-    'Virus-scan state of an uploaded file; only CLEAN files may ever be served.';
+    'Virus-scan state of an uploaded file. CLEAN: the scanner found nothing; SKIPPED: scanning '
+    'was switched off in the upload function''s configuration when the file was stored. '
+    'Infected files and failed scans are refused, so their rows are never written.';

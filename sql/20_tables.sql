@@ -102,6 +102,7 @@ create table public.submission_attachments (
     sha256 text not null
         check (sha256 ~ '^[0-9a-f]{64}$'),
     scan_status public.scan_status not null default 'PENDING',
+    scanned_at timestamptz,
     created_at timestamptz not null default pg_catalog.now(),
     foreign key (submission_id, owner_id)
         references public.submissions (id, owner_id) on delete cascade,

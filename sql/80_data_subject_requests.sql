@@ -93,6 +93,21 @@ begin
         raise exception 'not allowed to file a request for another member'
             using errcode = 'insufficient_privilege';
     end if;
+    -- Members file from a live session, also while suspended (their rights stay), but never
+    -- with a token whose session has ended or whose profile is erased or being erased.
+    if not is_service and not exists (
+        select 1
+        from auth.sessions as s
+        join public.users as u on u.id = s.user_id
+        where s.id = case when auth.jwt() ->> 'session_id' ~* '^[0-9a-f-]{36}$'
+                          then (auth.jwt() ->> 'session_id')::uuid end
+            and s.user_id = caller
+            and (s.not_after is null or s.not_after > pg_catalog.now())
+            and u.deleted_at is null)
+    then
+        raise exception 'sign in again to file a request'
+            using errcode = 'insufficient_privilege';
+    end if;
     insert into public.dsar_requests (kind, subject_id, requester_id, received_at, due_at,
         details)
     values (kind, target, caller, received, received + interval '72 hours',

@@ -375,14 +375,16 @@ begin
         pg_catalog.jsonb_build_object('mode', mode, 'files_queued', queued,
             'request_id', request_id, 'locations', coalesce(counts, '{}'::jsonb)),
         actor);
-    if request_id is not null then
-        update public.dsar_requests as r
-        set status = 'completed',
-            status_reason = pg_catalog.format('%s carried out', mode),
-            handled_by = coalesce(actor, r.handled_by),
-            completed_at = pg_catalog.now()
-        where r.id = request_id;
-    end if;
+    -- The request named, or else every open deletion request of the subject, is answered.
+    update public.dsar_requests as r
+    set status = 'completed',
+        status_reason = pg_catalog.format('%s carried out', mode),
+        handled_by = coalesce(actor, r.handled_by),
+        completed_at = pg_catalog.now()
+    where r.subject_id = subject
+        and r.kind = 'deletion'
+        and r.status in ('received', 'in_progress')
+        and (carry_out_erasure.request_id is null or r.id = carry_out_erasure.request_id);
     return query
     select r.*
     from pg_catalog.jsonb_to_recordset(outcome) as r(schema_name text, table_name text,

@@ -188,7 +188,7 @@ begin
             affected := affected + 1;
         end loop;
     elsif policy_name in ('finished-requests', 'lifted-holds', 'finished-file-removals',
-        'cron-history')
+        'rate-limit-counters', 'cron-history')
     then
         -- Rows whose end (the ended column or expression) is older than the period, by key.
         select t.relation, t.key, t.ended
@@ -197,6 +197,7 @@ begin
             ('finished-requests', 'public.dsar_requests', 'id', 'completed_at'),
             ('lifted-holds', 'private.legal_holds', 'id', 'least(lifted_at, ends_at)'),
             ('finished-file-removals', 'private.storage_deletions', 'id', 'done_at'),
+            ('rate-limit-counters', 'private.rate_limit_counters', 'id', 'window_start'),
             -- pg_cron lives only in the stack's main database.
             ('cron-history', 'cron.job_run_details', 'runid', 'end_time')
         ) as t (policy, relation, key, ended)

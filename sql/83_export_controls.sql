@@ -167,11 +167,23 @@ as $$
             'Other members only what you make public (handle and totals)',
             'No one outside the programme'),
         'retention', (
-            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                'data', r.schema_name || '.' || r.table_name,
-                'kept_for', coalesce(r.retention::text, 'until the account is erased'),
-                'counted_from', r.basis) order by r.schema_name, r.table_name)
-            from private.retention_rules as r),
+            select pg_catalog.jsonb_agg(k.rule order by k.data)
+            from (
+                select r.schema_name || '.' || r.table_name as data,
+                    pg_catalog.jsonb_build_object(
+                        'data', r.schema_name || '.' || r.table_name,
+                        'kept_for', coalesce(r.retention::text, 'until the account is erased'),
+                        'counted_from', r.basis, 'what_happens', r.description) as rule
+                from private.retention_rules as r
+                union all
+                -- The schedule that runs by itself: what happens to a member and their data.
+                select p.policy,
+                    pg_catalog.jsonb_build_object(
+                        'data', p.policy, 'kept_for', p.period::text, 'counted_from', p.basis,
+                        'what_happens', p.description)
+                from private.retention_policies as p
+                where p.policy not in ('cron-history', 'rate-limit-counters')
+            ) as k),
         'sources', pg_catalog.jsonb_build_array(
             'You, through the LEAPS app', 'Reviewers'' decisions on your submissions',
             'Administrators (role, status, adjustments)'),

@@ -49,6 +49,14 @@ const ConfigSchema = z
     LEAPS_CLAMD_PORT: z.coerce.number().int().min(1).max(65535).optional(),
     /** Longest wait on clamd (connecting, accepting data, answering) before a scan fails. */
     LEAPS_CLAMD_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+    /** Largest evidence file accepted, in bytes (the evidence bucket allows 10 MB). */
+    EVIDENCE_MAX_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024)
+      .default(10 * 1024 * 1024),
+    /** Most pixels an image may declare before anything decodes it (decompression bombs). */
+    EVIDENCE_MAX_PIXELS: z.coerce.number().int().min(1_000_000).max(200_000_000)
+      .default(40_000_000),
+    /** Default life of a signed evidence link, in seconds; a request may ask for up to an hour. */
+    EVIDENCE_URL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
   })
   .refine((c) => c.SUPABASE_JWT_SECRET || c.SUPABASE_JWKS || c.SUPABASE_JWKS_URL, {
     message: 'set SUPABASE_JWT_SECRET, SUPABASE_JWKS or SUPABASE_JWKS_URL',

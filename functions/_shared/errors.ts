@@ -10,9 +10,23 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  conflict: 409,
+  submission_not_pending: 409,
+  file_too_large: 413,
+  empty_file: 400,
+  bad_file_name: 400,
+  unsupported_type: 415,
+  type_mismatch: 415,
+  polyglot: 415,
+  active_content: 415,
+  corrupt_file: 422,
+  image_too_large: 422,
+  too_complex: 422,
+  infected: 422,
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  scanner_unavailable: 503,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS
@@ -20,11 +34,18 @@ export type ErrorCode = keyof typeof ERROR_STATUS
 export class AppError extends Error {
   readonly code: ErrorCode
   readonly status: number
+  /** Extra response headers, e.g. Retry-After with rate_limited. */
+  readonly headers: Record<string, string>
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
     super(message, options)
     this.name = 'AppError'
     this.code = code
     this.status = ERROR_STATUS[code]
+    this.headers = options?.headers ?? {}
   }
 }

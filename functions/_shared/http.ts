@@ -163,7 +163,8 @@ export function serveFunction(
           cause_message: cause instanceof Error ? cause.message.slice(0, 300) : undefined,
         })
       }
-      response = json(errorBody(appError.code, appError.message, requestId), appError.status)
+      response = json(errorBody(appError.code, appError.message, requestId), appError.status,
+        appError.headers)
     }
     const headers = new Headers(response.headers)
     const cors = corsHeaders(req, d?.config.ALLOWED_ORIGINS ?? [], options.methods)

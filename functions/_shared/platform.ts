@@ -7,6 +7,13 @@
  */
 
 export interface Platform {
+  /** Stores a new object (never replaces one); throws PlatformError when Storage refuses. */
+  putObject(bucket: string, path: string, bytes: Uint8Array, contentType: string): Promise<void>
+  /**
+   * A link that reads the object without a token until `expiresIn` seconds have passed;
+   * Storage checks the signature and the expiry, and the link dies with the object.
+   */
+  signObject(bucket: string, path: string, expiresIn: number): Promise<string>
   /** The object's bytes as a stream, or null when Storage has no such object. */
   readObject(bucket: string, path: string): Promise<ReadableStream<Uint8Array> | null>
   removeObject(bucket: string, path: string): Promise<void>
@@ -18,16 +25,20 @@ export class PlatformError extends Error {}
 
 export function platform(baseUrl: string, serviceKey: string): Platform {
   const send = async (method: string, path: string, body?: unknown, timeoutMs = 10_000,
-  ): Promise<Response> => {
+    contentType = 'application/json'): Promise<Response> => {
     try {
       return await fetch(new URL(path, baseUrl), {
         method,
         headers: {
           authorization: `Bearer ${serviceKey}`,
           apikey: serviceKey,
-          'content-type': 'application/json',
+          'content-type': contentType,
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined
+          ? undefined
+          : body instanceof Uint8Array
+          ? body as Uint8Array<ArrayBuffer>
+          : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       })
     } catch (error) {
@@ -46,6 +57,24 @@ export function platform(baseUrl: string, serviceKey: string): Platform {
     `/storage/v1/object/${encodeURIComponent(bucket)}/${path.split('/').map(encodeURIComponent)
       .join('/')}`
   return {
+    async putObject(bucket, path, bytes, contentType) {
+      const res = await send('POST', object(bucket, path), bytes, 60_000, contentType)
+      await res.body?.cancel()
+      if (!res.ok) throw new PlatformError(`POST /storage/v1/object: ${res.status}`)
+    },
+    async signObject(bucket, path, expiresIn) {
+      const res = await send('POST', object(bucket, path).replace('/object/', '/object/sign/'),
+        { expiresIn })
+      if (!res.ok) {
+        await res.body?.cancel()
+        throw new PlatformError(`POST /storage/v1/object/sign: ${res.status}`)
+      }
+      const { signedURL } = await res.json() as { signedURL?: string }
+      if (typeof signedURL !== 'string' || !signedURL.startsWith('/')) {
+        throw new PlatformError('POST /storage/v1/object/sign: no signedURL in the answer')
+      }
+      return new URL(`/storage/v1${signedURL}`, baseUrl).href
+    },
     async readObject(bucket, path) {
       // The timeout covers reading the body as well: a minute for one evidence file.
       const res = await send('GET', object(bucket, path), undefined, 60_000)
@@ -61,6 +90,14 @@ export function platform(baseUrl: string, serviceKey: string): Platform {
     },
     removeObject: (bucket, path) => call('DELETE', object(bucket, path)),
     deleteUser: (id) => call('DELETE', `/auth/v1/admin/users/${id}`),
-    banUser: (id) => call('PUT', `/auth/v1/admin/users/${id}`, { ban_duration: '876000h' }),
+    // Banned for a hundred years, and stripped of what identifies the person: the address
+    // becomes a placeholder under the reserved .invalid domain (confirmed, so no mail is sent).
+    banUser: (id) => call('PUT', `/auth/v1/admin/users/${id}`, {
+      ban_duration: '876000h',
+      email: `${id}@erased.invalid`,
+      email_confirm: true,
+      phone: '',
+      user_metadata: {},
+    }),
   }
 }

@@ -104,7 +104,8 @@ export const handler = serveFunction('dsar-export', async (req, ctx) => {
     }
     const minutes = Math.ceil((gate.retry_after_seconds ?? 60) / 60)
     throw new AppError('rate_limited',
-      `Too many exports of this member in the last hour; try again in ${minutes} minute(s)`)
+      `Too many exports of this member in the last hour; try again in ${minutes} minute(s)`,
+      { headers: { 'retry-after': String(gate.retry_after_seconds ?? 60) } })
   }
 
   // The record first, committed, so that no byte leaves without it; an unknown subject is

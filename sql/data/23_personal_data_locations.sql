@@ -99,5 +99,22 @@ set on_pseudonymise = excluded.on_pseudonymise,
     export_section = excluded.export_section,
     reason = excluded.reason;
 
--- No member-referring column is excluded at present; a row here needs its reason.
-delete from private.personal_data_exclusions;
+-- Member-referring columns that are neither exported nor erased, each with its reason.
+with listed (schema_name, table_name, column_name, reason) as (
+    values
+        ('private', 'rate_limit_counters', 'user_id',
+            'Request counts of the current minute for rate limiting: no content, removed a day '
+                || 'after their window by the rate-limit-counters retention policy.')
+),
+removed as (
+    delete from private.personal_data_exclusions as e
+    where not exists (
+        select 1 from listed as l
+        where l.schema_name = e.schema_name and l.table_name = e.table_name
+            and l.column_name = e.column_name)
+)
+insert into private.personal_data_exclusions (schema_name, table_name, column_name, reason)
+select schema_name, table_name, column_name, reason
+from listed
+on conflict (schema_name, table_name, column_name) do update
+set reason = excluded.reason;

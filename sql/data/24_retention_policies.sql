@@ -23,6 +23,9 @@ with listed (policy, description, period, basis, method, batch_size) as (
         ('finished-file-removals',
             'The queue of files removed from Storage keeps finished entries 30 days.',
             interval '30 days', 'file removed from Storage', 'HARD_DELETE', 1000),
+        ('rate-limit-counters',
+            'Rate-limit counters are kept a day after their window.',
+            interval '1 day', 'rate-limit window started', 'HARD_DELETE', 5000),
         ('cron-history',
             'pg_cron''s record of job runs is kept seven days.',
             interval '7 days', 'job run finished', 'HARD_DELETE', 5000)

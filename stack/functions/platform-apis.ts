@@ -20,8 +20,8 @@
  * Auth admin (service-role key only):
  *
  *   DELETE /auth/v1/admin/users/<id>                deletes an Auth user
- *   PUT    /auth/v1/admin/users/<id>                {"ban_duration": "876000h" | "none"} bans
- *                                                   or unbans one, clearing e-mail and phone
+ *   PUT    /auth/v1/admin/users/<id>                updates one: "ban_duration" ("876000h" or
+ *                                                   "none"), "email", "phone", "user_metadata"
  *
  * Deleting what is already gone answers 404, which callers treat as done. An object whose
  * metadata holds "simulate_failure": true cannot be deleted (503), to try retries against.
@@ -106,22 +106,39 @@ export function platformApis(options: PlatformApiOptions) {
     let size = 0
     const file = await Deno.open(incoming, { write: true, createNew: true, mode: 0o600 })
     try {
+      // Written a megabyte at a time: fewer, larger writes than one per network chunk.
+      const block = new Uint8Array(1024 * 1024)
+      let filled = 0
+      const flush = async () => {
+        let written = 0
+        while (written < filled) written += await file.write(block.subarray(written, filled))
+        filled = 0
+      }
       if (req.body) {
         for await (const chunk of req.body) {
           size += chunk.byteLength
-          let written = 0
-          while (written < chunk.byteLength) written += await file.write(chunk.subarray(written))
+          let offset = 0
+          while (offset < chunk.byteLength) {
+            const take = Math.min(block.length - filled, chunk.byteLength - offset)
+            block.set(chunk.subarray(offset, offset + take), filled)
+            filled += take
+            offset += take
+            if (filled === block.length) await flush()
+          }
         }
       }
+      await flush()
     } finally {
       file.close()
     }
     try {
       const owner = who === 'service' ? null : who.sub ?? null
       const metadata = { size, mimetype: mime, contentLength: size }
+      // The bucket is looked up by the service itself; the object row is written as the
+      // caller, so the storage policies decide.
+      const [limit] = await db.asService((tx) => tx`select file_size_limit
+        from storage.buckets where id = ${bucket}`)
       const row = await as(who, async (tx) => {
-        const [limit] = await tx`select file_size_limit from storage.buckets
-                                 where id = ${bucket}`
         if (!limit) return { error: 404 as const }
         if (limit.file_size_limit !== null && size > Number(limit.file_size_limit)) {
           return { error: 413 as const }
@@ -251,14 +268,28 @@ export function platformApis(options: PlatformApiOptions) {
     if (req.method === 'PUT') {
       const body = await req.json().catch(() => ({})) as Json
       const ban = body.ban_duration
-      if (ban !== 'none' && ban !== '876000h') {
+      if (ban !== undefined && ban !== 'none' && ban !== '876000h') {
         return reply(400, { error: 'bad_request', message: 'ban_duration: "876000h" or "none"' })
       }
+      if ((body.email !== undefined && typeof body.email !== 'string')
+        || (body.phone !== undefined && typeof body.phone !== 'string')
+        || (body.user_metadata !== undefined && (typeof body.user_metadata !== 'object'
+          || body.user_metadata === null || Array.isArray(body.user_metadata)))) {
+        return reply(400, { error: 'bad_request', message: 'email and phone are strings, '
+          + 'user_metadata an object' })
+      }
+      const email = (body.email as string | undefined) ?? null
+      const phone = (body.phone as string | undefined) ?? null
+      const metadata = body.user_metadata === undefined ? null : JSON.stringify(body.user_metadata)
+      // Only the fields given change, as with the hosted API; an empty phone clears it.
       const changed = await db.asService((tx) => tx`
         update auth.users
-        set banned_until = ${ban === 'none' ? null : 'infinity'},
-            email = case when ${ban} = 'none' then email end,
-            phone = case when ${ban} = 'none' then phone end
+        set banned_until = case ${ban ?? 'keep'}::text when 'keep' then banned_until
+                                when 'none' then null else 'infinity'::timestamptz end,
+            email = coalesce(${email}::text, email),
+            phone = case when ${phone}::text is null then phone
+                         else nullif(${phone}::text, '') end,
+            raw_user_meta_data = coalesce(${metadata}::text::jsonb, raw_user_meta_data)
         where id = ${id}
         returning id`)
       return changed.length > 0

@@ -132,6 +132,47 @@ describe('dsar-delete', () => {
     expect(after).toEqual({ files: 0, done: true })
   })
 
+  it('keeps a held submission, bans and strips the account, and answers the open request',
+    async () => {
+      const rani = await createMember(sql)
+      const [kept] = await sql`insert into public.submissions (owner_id, activity_code, title)
+        values (${rani.id}, 'PRESENT', 'Presentasi yang ditahan') returning id`
+      await sql`insert into public.submissions (owner_id, activity_code, title)
+        values (${rani.id}, 'LEARN', 'Catatan lain')`
+      const memberToken = await tokenFor(sql, rani)
+      await sql.begin(async (tx) => {
+        await tx`select set_config('request.jwt.claims', ${JSON.stringify(JSON.parse(
+          Buffer.from(memberToken.split('.')[1]!, 'base64url').toString()))}, true)`
+        await tx`set local role authenticated`
+        await tx`select public.file_dsar_request('deletion', 'Hapus akun saya')`
+      })
+      await sql`insert into private.legal_holds (scope, submission_id, reason, placed_by)
+        values ('SUBMISSION', ${kept!.id}, 'perkara 12/2026', ${admin.id})`
+      const { status, json } = await call('dsar-delete',
+        await tokenFor(sql, admin, { aal: 'aal2' }),
+        { subject: rani.id, mode: 'erase', dry_run: false })
+      expect(status).toBe(200)
+      expect(json.account).toBe('banned')
+      const [account] = await sql`select email, phone, raw_user_meta_data,
+          banned_until = 'infinity' as banned
+        from auth.users where id = ${rani.id}`
+      expect(account).toEqual({ email: `${rani.id}@erased.invalid`, phone: null,
+        raw_user_meta_data: {}, banned: true })
+      const [left] = await sql`select
+          (select array_agg(id::text) from public.submissions where owner_id = ${rani.id}) as work,
+          (select status::text from public.dsar_requests where subject_id = ${rani.id}) as request`
+      expect(left).toEqual({ work: [kept!.id], request: 'completed' })
+      // The old token files nothing more.
+      const refused = await sql.begin(async (tx) => {
+        await tx`select set_config('request.jwt.claims', ${JSON.stringify(JSON.parse(
+          Buffer.from(memberToken.split('.')[1]!, 'base64url').toString()))}, true)`
+        await tx`set local role authenticated`
+        return await tx`select public.file_dsar_request('access', 'lagi')`
+      }).catch((e: { code?: string }) => e.code)
+      expect(refused).toBe('42501')
+      expect((await call('dsar-export', memberToken, {})).status).toBe(401)
+    })
+
   it('answers 404 for an unknown member and 400 for a malformed body', async () => {
     const token = await tokenFor(sql, admin, { aal: 'aal2' })
     expect((await call('dsar-delete', token, { subject: randomUUID() })).status).toBe(404)

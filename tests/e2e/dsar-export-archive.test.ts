@@ -246,7 +246,10 @@ describe('local Storage stand-in', () => {
     const ok = await fetch(link)
     expect(ok.status).toBe(200)
     expect(new Uint8Array(await ok.arrayBuffer())).toEqual(new Uint8Array([37, 80, 68, 70, 45]))
-    const tampered = await fetch(link.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')))
+    // A character in the middle of the signature (the last one may carry only padding bits).
+    const at = link.length - 10
+    const tampered = await fetch(link.slice(0, at) + (link[at] === 'A' ? 'B' : 'A')
+      + link.slice(at + 1))
     expect(tampered.status).toBe(400)
     await tampered.body?.cancel()
     // The same token for another object is refused.
