@@ -25,7 +25,7 @@
  *   {"bench":"lifecycle","export_s","export_peak_mb","retention_rows_s","insert_p99_ratio"}
  * Targets: export under 2 s and 150 MB; retention at least 20,000 rows/s; p99 ratio at most 2.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { unzipSync } from 'fflate'
@@ -35,7 +35,7 @@ import { apiUrl, dbUrl, superuserUrl } from '../stack/lib/secrets.ts'
 import { step } from '../stack/lib/say.ts'
 import { stopChild } from '../stack/lib/stack.ts'
 import { createScratchDatabase, withBenchCluster, type BenchCluster } from './scratch.ts'
-import { median, percentile, table } from './stats.ts'
+import { median, percentile, processMemoryMb as memoryMb, table } from './stats.ts'
 
 const DATABASE = 'bench_lifecycle'
 const API_PORT = Number(process.env.LEAPS_BENCH_API_PORT ?? 54341)
@@ -61,12 +61,6 @@ interface ExportFigures {
 }
 
 /** Highest resident memory of a process since the last reset, in MB. */
-function memoryMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN)
-  return kb / 1024
-}
-
 async function seedHeavyMember(sql: postgres.Sql, api: string, serviceKey: string) {
   step('seeding the heavy member: submissions, points, audit events')
   const id = '7e000000-0000-4000-8000-000000000001'

@@ -1,4 +1,5 @@
-/** Summary statistics and plain-text tables for benchmark reports. */
+/** Summary statistics, process memory and plain-text tables for benchmark reports. */
+import { readFileSync } from 'node:fs'
 
 /** Median of the samples: the mean of the two middle values when their number is even. */
 export function median(samples: number[]): number {
@@ -30,4 +31,14 @@ export function table(header: string[], rows: string[][], numeric: boolean[]): s
     .join('  ')
     .trimEnd()
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+}
+
+/**
+ * A process's resident memory in MB from /proc: VmRSS now, or VmHWM, the highest since it
+ * started or since "5" was written to /proc/<pid>/clear_refs.
+ */
+export function processMemoryMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN)
+  return kb / 1024
 }

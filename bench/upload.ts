@@ -1,5 +1,5 @@
 /**
- * npm run bench -- upload [--runs N (6)] [--keep]
+ * npm run bench -- upload [--runs N (15)] [--keep]
  *
  * What the evidence-upload pipeline costs against storing the same bytes unchecked, on the
  * bench cluster with its own clamd and functions server (as the stack runs them):
@@ -20,29 +20,25 @@
  * Target: each ratio at most 2; peak below 3x file size.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import postgres from 'postgres'
 import sharp from 'sharp'
 import { startClamd, waitForClamd } from '../stack/lib/clamd.ts'
 import { startFunctions, waitForFunctions } from '../stack/lib/functions.ts'
+import { simplePdf } from '../stack/lib/pdf.ts'
 import type { StackProfile } from '../stack/lib/profile.ts'
 import { step } from '../stack/lib/say.ts'
 import { apiUrl, dbUrl } from '../stack/lib/secrets.ts'
 import { stopChild } from '../stack/lib/stack.ts'
 import { issueUserToken } from '../stack/lib/tokens.ts'
 import { createScratchDatabase, withBenchCluster } from './scratch.ts'
-import { median, table } from './stats.ts'
+import { median, processMemoryMb as memoryMb, table } from './stats.ts'
 
 const DATABASE = 'bench_upload'
 const API_PORT = Number(process.env.LEAPS_BENCH_API_PORT ?? 54341)
 const TARGET_BYTES = 9_800_000
 const DEADLINE_MS = 15 * 60_000
-
-function memoryMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024
-}
 
 /** Random pixels compress badly: the side is chosen so the JPEG lands just under 10 MB. */
 async function bigJpeg(): Promise<Uint8Array> {
@@ -61,37 +57,19 @@ async function bigJpeg(): Promise<Uint8Array> {
   throw new Error('could not make a JPEG of the wanted size')
 }
 
-/** One page whose content stream is hex digits (no PDF syntax in it), with an Info dictionary. */
+/** One page whose content stream is mostly hex digits (no PDF syntax), with metadata. */
 function bigPdf(): Uint8Array {
-  const fill = randomBytes(Math.floor((TARGET_BYTES - 2000) / 2)).toString('hex')
-  const stream = `% ${fill}\nBT /F1 12 Tf 72 720 Td (Bench) Tj ET`
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R '
-      + '/Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-    '<< /Author (Bench Teacher) /Creator (Bench Writer 1.0) /Producer (Bench PDF) >>',
-  ]
-  let body = '%PDF-1.4\n'
-  const offsets: number[] = []
-  objects.forEach((object, i) => {
-    offsets.push(body.length)
-    body += `${i + 1} 0 obj\n${object}\nendobj\n`
+  return simplePdf({
+    text: 'Bench',
+    filler: randomBytes(Math.floor((TARGET_BYTES - 2000) / 2)).toString('hex'),
+    info: { Author: 'Bench Teacher', Creator: 'Bench Writer 1.0', Producer: 'Bench PDF' },
   })
-  const xref = body.length
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`
-  body += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')
-  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R /Info 6 0 R >>\n`
-  body += `startxref\n${xref}\n%%EOF\n`
-  return Buffer.from(body, 'latin1')
 }
 
 export async function run(argv: string[]): Promise<void> {
   const keep = argv.includes('--keep')
   const runsAt = argv.indexOf('--runs')
-  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 6
+  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 15
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) {
     throw new Error('--runs must be a whole number from 1 to 50')
   }

@@ -138,7 +138,18 @@ export const handler = serveFunction('dsar-delete', async (req, ctx) => {
     throw error
   }
   if (dryRun) {
-    return Response.json({ dry_run: true, mode, subject, locations })
+    // What would happen outside the database too: files removed from Storage, and whether
+    // the sign-in account would be deleted or, where a kept profile still refers to it, banned.
+    const count = (table: string, column: string, field: 'affected' | 'kept') =>
+      Number(locations.find((l) => l.table_name === table && l.subject_column === column)
+        ?.[field] ?? 0)
+    const profileKept = mode === 'pseudonymise' || count('users', 'id', 'kept') > 0
+    return Response.json({
+      dry_run: true, mode, subject, locations,
+      files: { to_remove: count('submission_attachments', 'owner_id', 'affected'),
+        kept: count('submission_attachments', 'owner_id', 'kept') },
+      account: profileKept ? 'would be banned' : 'would be deleted',
+    })
   }
 
   const files = await removeDueFiles(db)

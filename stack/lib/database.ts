@@ -10,6 +10,7 @@ import { projectRoot, type StackProfile } from './profile.ts'
 import { dbUrl, superuserUrl, type LocalSecrets } from './secrets.ts'
 import { StackError } from './cluster.ts'
 import { storageDir } from './functions.ts'
+import { simplePdf } from './pdf.ts'
 import { step } from './say.ts'
 
 const platformDir = path.join(projectRoot, 'stack', 'platform')
@@ -115,30 +116,6 @@ export async function loadSeed(p: StackProfile, s: LocalSecrets): Promise<void> 
   }
 }
 
-/** A one-page PDF saying what it is, with a valid cross-reference table. */
-export function demoPdf(text: string): Buffer {
-  const stream = `BT /F1 18 Tf 72 720 Td (${text.replace(/[()\\]/g, '')}) Tj ET`
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R '
-      + '/Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ]
-  let body = '%PDF-1.4\n'
-  const offsets: number[] = []
-  objects.forEach((object, i) => {
-    offsets.push(body.length)
-    body += `${i + 1} 0 obj\n${object}\nendobj\n`
-  })
-  const xref = body.length
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`
-  body += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')
-  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`
-  return Buffer.from(body, 'latin1')
-}
-
 /**
  * The seed's Storage objects marked "demo" get bytes in the local Storage folder (a demo PDF
  * naming the file), and their attachment rows the matching size and SHA-256.
@@ -149,7 +126,7 @@ async function writeDemoFiles(p: StackProfile, sql: postgres.Sql): Promise<void>
   const dir = path.join(storageDir(p), 'objects')
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   for (const object of objects) {
-    const bytes = demoPdf(`LEAPS demo file: ${path.basename(object.name)}`)
+    const bytes = simplePdf({ text: `LEAPS demo file: ${path.basename(object.name)}` })
     writeFileSync(path.join(dir, object.id), bytes, { mode: 0o600 })
     await sql`update storage.objects
               set metadata = metadata || ${sql.json({ size: bytes.length })}

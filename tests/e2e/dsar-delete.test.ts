@@ -70,6 +70,11 @@ describe('dsar-delete', () => {
       expect(json.dry_run).toBe(true)
       expect(json.locations).toContainEqual(expect.objectContaining({
         table_name: 'submission_attachments', action: 'delete', affected: '1' }))
+      expect(json.files).toEqual({ to_remove: 1, kept: 0 })
+      expect(json.account).toBe('would be deleted')
+      const pseudonymise = await call('dsar-delete', await tokenFor(sql, admin, { aal: 'aal2' }),
+        { subject: dewi.id, mode: 'pseudonymise' })
+      expect(pseudonymise.json.account).toBe('would be banned')
       const [still] = await sql`select count(*)::int as n from storage.objects
                                 where name = ${file}`
       expect(still!.n).toBe(1)
