@@ -333,6 +333,7 @@ declare
     queued integer := 0;
     outcome jsonb;
     counts jsonb;
+    completed jsonb;
 begin
     if dry_run then
         return query select * from private.erase_subject(subject, mode, true);
@@ -371,20 +372,25 @@ begin
     from pg_catalog.jsonb_array_elements(outcome) as o
     where (o ->> 'affected')::bigint > 0 or (o ->> 'kept')::bigint > 0;
 
+    -- The request named, or else every open deletion request of the subject, is answered.
+    with answered as (
+        update public.dsar_requests as r
+        set status = 'completed',
+            status_reason = pg_catalog.format('%s carried out', mode),
+            handled_by = coalesce(actor, r.handled_by),
+            completed_at = pg_catalog.now()
+        where r.subject_id = subject
+            and r.kind = 'deletion'
+            and r.status in ('received', 'in_progress')
+            and (carry_out_erasure.request_id is null or r.id = carry_out_erasure.request_id)
+        returning r.id
+    )
+    select pg_catalog.jsonb_agg(a.id order by a.id) into completed from answered as a;
     perform audit.record_event('dsar.delete', 'user', key, 'SUCCESS',
         pg_catalog.jsonb_build_object('mode', mode, 'files_queued', queued,
-            'request_id', request_id, 'locations', coalesce(counts, '{}'::jsonb)),
+            'requests_completed', coalesce(completed, '[]'::jsonb),
+            'locations', coalesce(counts, '{}'::jsonb)),
         actor);
-    -- The request named, or else every open deletion request of the subject, is answered.
-    update public.dsar_requests as r
-    set status = 'completed',
-        status_reason = pg_catalog.format('%s carried out', mode),
-        handled_by = coalesce(actor, r.handled_by),
-        completed_at = pg_catalog.now()
-    where r.subject_id = subject
-        and r.kind = 'deletion'
-        and r.status in ('received', 'in_progress')
-        and (carry_out_erasure.request_id is null or r.id = carry_out_erasure.request_id);
     return query
     select r.*
     from pg_catalog.jsonb_to_recordset(outcome) as r(schema_name text, table_name text,

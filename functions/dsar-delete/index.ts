@@ -122,12 +122,24 @@ export const handler = serveFunction('dsar-delete', async (req, ctx) => {
 
   const actor = caller.kind === 'user' ? caller.id : null
   let locations: Location[]
+  let requestsCompleted: string[] = []
   try {
-    locations = await db.asService((tx) => tx<Location[]>`
-      select schema_name, table_name, subject_column, action, affected::text, kept::text,
-             kept_reason
-      from private.carry_out_erasure(${subject}::uuid, ${mode}, ${dryRun},
-          ${requestId ?? null}::uuid, ${actor}::uuid)`, { readWrite: !dryRun })
+    locations = await db.asService(async (tx) => {
+      const rows = await tx<Location[]>`
+        select schema_name, table_name, subject_column, action, affected::text, kept::text,
+               kept_reason
+        from private.carry_out_erasure(${subject}::uuid, ${mode}, ${dryRun},
+            ${requestId ?? null}::uuid, ${actor}::uuid)`
+      if (!dryRun) {
+        // The requests this erasure answered: completed in this very transaction.
+        requestsCompleted = (await tx<Array<{ id: string }>>`
+          select id from public.dsar_requests
+          where subject_id = ${subject}::uuid and kind = 'deletion' and status = 'completed'
+              and completed_at = pg_catalog.now()
+          order by id`).map((r) => r.id)
+      }
+      return rows
+    }, { readWrite: !dryRun })
   } catch (error) {
     const code = (error as { code?: string }).code
     if (code === 'P0002') throw new AppError('not_found', 'No member with this id')
@@ -164,7 +176,9 @@ export const handler = serveFunction('dsar-delete', async (req, ctx) => {
   ctx.log.info('dsar_delete_completed', {
     mode, files_removed: files.removed, files_waiting: files.waiting, account,
   })
-  return Response.json({ dry_run: false, mode, locations, files, account })
+  return Response.json({
+    dry_run: false, mode, locations, files, account, requests_completed: requestsCompleted,
+  })
 })
 
 if (import.meta.main) Deno.serve(handler)

@@ -131,7 +131,6 @@ export const handler = serveFunction('evidence-upload', async (req, ctx) => {
     let storeError: unknown
     if (checked.ok) {
       facts.type = checked.mime
-      facts.stored_bytes = checked.bytes.byteLength
       facts.metadata_removed = checked.metadataRemoved
       if (checked.reason) facts.metadata_kept_reason = checked.reason
       const sha256 = await sha256Hex(checked.bytes)
@@ -140,6 +139,7 @@ export const handler = serveFunction('evidence-upload', async (req, ctx) => {
       try {
         await storage.putObject(BUCKET, path, checked.bytes, checked.mime)
         stored = { path, sha256 }
+        facts.stored_bytes = checked.bytes.byteLength
       } catch (error) {
         storeError = error
       }
@@ -151,6 +151,7 @@ export const handler = serveFunction('evidence-upload', async (req, ctx) => {
       if (!stored) return
       await storage.removeObject(BUCKET, stored.path).catch((cause) =>
         ctx.log.error('evidence_orphan', { reason: (cause as Error).name }))
+      delete facts.stored_bytes
     }
     if ('error' in scan) {
       await discard()
@@ -182,8 +183,8 @@ export const handler = serveFunction('evidence-upload', async (req, ctx) => {
               ${checked.mime}, ${checked.bytes.byteLength}, ${sha256},
               ${scanner!.kind === 'disabled' ? 'SKIPPED' : 'CLEAN'},
               ${scanner!.kind === 'disabled' ? null : new Date()})
-          returning id, submission_id, file_name, mime_type, byte_size, sha256, scan_status,
-              scanned_at, created_at`
+          returning id, submission_id, file_name, mime_type, byte_size::integer, sha256,
+              scan_status, scanned_at, created_at`
         facts.attachment_id = attachment!.id as string
         await recordAudit(tx, audit('SUCCESS'))
         return attachment!

@@ -9,6 +9,8 @@
  *   POST   /storage/v1/object/<bucket>/<path>       upload (PUT or `x-upsert: true` replaces)
  *   GET    /storage/v1/object/<bucket>/<path>       download (also /object/authenticated/…)
  *   DELETE /storage/v1/object/<bucket>/<path>       remove
+ *   POST   /storage/v1/object/list/<bucket>         {"prefix", "limit", "offset"}: a folder's
+ *                                                   entries the caller may see
  *   POST   /storage/v1/object/sign/<bucket>/<path>  {"expiresIn": seconds} → {"signedURL"}
  *   GET    /storage/v1/object/sign/<bucket>/<path>?token=…   download through a signed link
  *
@@ -299,7 +301,44 @@ export function platformApis(options: PlatformApiOptions) {
     return reply(405, { error: 'method_not_allowed', message: 'not supported here' })
   }
 
+  /** Lists a folder: what the caller may see under `prefix`, one level deep, as Storage does. */
+  async function list(req: Request, bucket: string): Promise<Response> {
+    const who = await caller(req)
+    if (!who) return reply(401, { error: 'unauthorized', message: 'a valid JWT is required' })
+    if (req.method !== 'POST') return reply(405, { error: 'method_not_allowed', message: 'POST' })
+    const body = await req.json().catch(() => ({})) as Json
+    const prefix = typeof body.prefix === 'string' ? body.prefix.replace(/^\/+|\/+$/g, '') : ''
+    const limit = Number.isInteger(body.limit) ? Math.min(Math.max(body.limit as number, 1), 1000)
+      : 100
+    const offset = Number.isInteger(body.offset) ? Math.max(body.offset as number, 0) : 0
+    const like = prefix === '' ? '%' : `${prefix.replace(/[\\%_]/g, '\\$&')}/%`
+    const rows = await as(who, (tx) => tx`
+      select name, id, created_at, updated_at, metadata from storage.objects
+      where bucket_id = ${bucket} and name like ${like}
+      order by name limit ${limit} offset ${offset}`)
+    // One level deep: deeper objects show as their folder, once.
+    const seen = new Set<string>()
+    const items: Json[] = []
+    for (const row of rows) {
+      const rest = (row.name as string).slice(prefix === '' ? 0 : prefix.length + 1)
+      const slash = rest.indexOf('/')
+      if (slash === -1) {
+        items.push({ name: rest, id: row.id, created_at: row.created_at,
+          updated_at: row.updated_at, metadata: row.metadata })
+      } else if (!seen.has(rest.slice(0, slash))) {
+        seen.add(rest.slice(0, slash))
+        items.push({ name: rest.slice(0, slash), id: null, metadata: null })
+      }
+    }
+    return new Response(JSON.stringify(items), {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    })
+  }
+
   return async (req: Request, url: URL): Promise<Response | undefined> => {
+    const listing = /^\/storage\/v1\/object\/list\/([a-z0-9_-]+)\/?$/.exec(url.pathname)
+    if (listing) return list(req, listing[1]!)
     const object =
       /^\/storage\/v1\/object\/(sign\/|authenticated\/)?([a-z0-9_-]+)\/(.+)$/.exec(url.pathname)
     if (object) return storage(req, url, object)

@@ -158,6 +158,12 @@ describe('dsar-delete', () => {
         { subject: rani.id, mode: 'erase', dry_run: false })
       expect(status).toBe(200)
       expect(json.account).toBe('banned')
+      const [request] = await sql`select id from public.dsar_requests
+                                  where subject_id = ${rani.id}`
+      expect(json.requests_completed).toEqual([request!.id])
+      const [event] = await sql`select metadata -> 'requests_completed' as completed
+        from audit.audit_log where action = 'dsar.delete' order by id desc limit 1`
+      expect(event!.completed).toEqual([request!.id])
       const [account] = await sql`select email, phone, raw_user_meta_data,
           banned_until = 'infinity' as banned
         from auth.users where id = ${rani.id}`

@@ -128,6 +128,7 @@ describe('evidence-upload: the crafted corpus through the function', () => {
           expect(json.attachment.mime_type).toBe(local.mime)
         }
         expect(json.attachment.scan_status).toBe('CLEAN')
+        expect(json.attachment.byte_size).toBe(local.ok ? local.bytes.byteLength : -1)
       } else {
         expect(status, entry.id).toBeGreaterThanOrEqual(400)
         expect(after, entry.id).toEqual(before)
@@ -204,6 +205,20 @@ describe('evidence-upload and evidence-url: a phone photo', () => {
       })
       expect(sign.status).toBe(404)
       await sign.body?.cancel()
+      const listAs = async (who: string, prefix: string) => {
+        const res = await fetch(`${stack.apiUrl}/storage/v1/object/list/evidence`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${who}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ prefix }),
+        })
+        expect(res.status).toBe(200)
+        return (await res.json() as Array<{ name: string }>).map((i) => i.name)
+      }
+      expect(await listAs(token, `${owner.id}/${pending}`)).toEqual([])
+      expect(await listAs(token, owner.id)).toEqual([])
+      const mine = await listAs(await tokenFor(sql, owner), `${owner.id}/${pending}`)
+      expect(mine).toContain(row!.storage_path.split('/').at(-1))
+      expect(await listAs(await tokenFor(sql, owner), owner.id)).toContain(pending)
       const write = await fetch(
         `${stack.apiUrl}/storage/v1/object/evidence/${owner.id}/${pending}/planted.jpg`, {
           method: 'POST',
@@ -378,6 +393,12 @@ describe('evidence-upload with the scanner down', () => {
       expect(status).toBe(503)
       expect(json.error.code).toBe('scanner_unavailable')
       expect(await stored(pending)).toEqual(before)
+      const [event] = await sql`select outcome::text, metadata from audit.audit_log
+        where action = 'evidence.upload' and metadata ->> 'reason' = 'scanner_unavailable'
+        order by id desc limit 1`
+      expect(event!.outcome).toBe('FAILURE')
+      expect(event!.metadata).toMatchObject({ verdict: 'not_scanned', type: 'image/jpeg' })
+      expect(event!.metadata).not.toHaveProperty('stored_bytes')
     } finally {
       await stopChild(functions)
     }
