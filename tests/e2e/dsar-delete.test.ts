@@ -182,6 +182,12 @@ describe('dsar-delete', () => {
       }).catch((e: { code?: string }) => e.code)
       expect(refused).toBe('42501')
       expect((await call('dsar-export', memberToken, {})).status).toBe(401)
+      // Leaves nothing for later suites, which count the demo cohort's rows.
+      await sql`update private.legal_holds set lifted_at = now(), lifted_by = ${admin.id}
+                where submission_id = ${kept!.id}`
+      await sql`delete from auth.users where id = ${rani.id}`
+      const [gone] = await sql`select count(*)::int as n from public.users where id = ${rani.id}`
+      expect(gone!.n).toBe(0)
     })
 
   it('answers 404 for an unknown member and 400 for a malformed body', async () => {
