@@ -42,6 +42,9 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number
 const malformed = (what: string) =>
   new AppError('bad_request', `The form data is malformed: ${what}`)
 
+/** A body still arriving after this long is given up (a stalled client holds memory). */
+const READ_TIMEOUT_MS = 60_000
+
 /** Reads at most `limit` bytes of the request body; more is refused with file_too_large. */
 async function readBounded(req: Request, limit: number, tooLarge: () => AppError) {
   const declared = Number(req.headers.get('content-length') ?? NaN)
@@ -49,28 +52,44 @@ async function readBounded(req: Request, limit: number, tooLarge: () => AppError
     await req.body?.cancel()
     throw tooLarge()
   }
-  // With a declared length the body goes straight into a buffer of that size.
-  let buffer = new Uint8Array(Number.isFinite(declared) ? declared : 256 * 1024)
+  // The buffer grows with what actually arrives, not with what the headers promise, so a
+  // client that declares 10 MB and sends a byte does not get 10 MB set aside.
+  let buffer = new Uint8Array(Math.min(Number.isFinite(declared) ? declared : 256 * 1024,
+    1024 * 1024))
   let size = 0
   const reader = req.body?.getReader()
-  while (reader) {
-    const { done, value } = await reader.read()
-    if (done) break
-    if (size + value.byteLength > limit) {
-      await reader.cancel()
-      throw tooLarge()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError('request_timeout',
+      `The upload did not arrive within ${READ_TIMEOUT_MS / 1000} seconds`)), READ_TIMEOUT_MS)
+  })
+  stalled.catch(() => {})
+  try {
+    while (reader) {
+      const { done, value } = await Promise.race([reader.read(), stalled])
+      if (done) break
+      if (size + value.byteLength > limit) {
+        await reader.cancel()
+        throw tooLarge()
+      }
+      if (size + value.byteLength > buffer.length) {
+        const grown = new Uint8Array(Math.min(limit, Math.max(buffer.length * 2,
+          size + value.byteLength)))
+        grown.set(buffer.subarray(0, size))
+        buffer = grown
+      }
+      buffer.set(value, size)
+      size += value.byteLength
     }
-    if (size + value.byteLength > buffer.length) {
-      const grown = new Uint8Array(Math.min(limit, Math.max(buffer.length * 2,
-        size + value.byteLength)))
-      grown.set(buffer.subarray(0, size))
-      buffer = grown
-    }
-    buffer.set(value, size)
-    size += value.byteLength
+  } catch (error) {
+    await reader?.cancel().catch(() => {})
+    throw error
+  } finally {
+    clearTimeout(timer)
   }
   return buffer.subarray(0, size)
 }
+
 
 function parseDisposition(header: string): { name?: string; filename?: string } {
   if (!/^form-data\s*(;|$)/i.test(header)) throw malformed('a part is not form-data')

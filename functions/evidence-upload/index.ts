@@ -176,6 +176,13 @@ export const handler = serveFunction('evidence-upload', async (req, ctx) => {
 
     try {
       const row = await db.asService(async (tx) => {
+        // Still open? Locked until commit, so a reviewer's decision cannot slip in between.
+        const [current] = await tx`select status from public.submissions
+                                   where id = ${submissionId!}::uuid for share`
+        if (current?.status !== 'PENDING') {
+          throw new AppError('submission_not_pending',
+            'Evidence can be added only while the submission awaits review')
+        }
         const [attachment] = await tx`
           insert into public.submission_attachments (submission_id, owner_id, storage_bucket,
               storage_path, file_name, mime_type, byte_size, sha256, scan_status, scanned_at)

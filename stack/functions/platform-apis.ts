@@ -104,47 +104,58 @@ export function platformApis(options: PlatformApiOptions) {
     name: string): Promise<Response> {
     const replace = req.method === 'PUT' || req.headers.get('x-upsert') === 'true'
     const mime = req.headers.get('content-type') ?? 'application/octet-stream'
+    // The bucket and its size limit first, looked up by the service itself, so nothing is
+    // written to disk for a bucket that does not exist or beyond what the bucket allows.
+    const [found] = await db.asService((tx) => tx`select file_size_limit
+      from storage.buckets where id = ${bucket}`)
+    if (!found) {
+      await req.body?.cancel()
+      return reply(404, { error: 'bucket_not_found', message: 'Bucket not found' })
+    }
+    const limit = found.file_size_limit === null ? Infinity : Number(found.file_size_limit)
+    const tooLarge = () =>
+      reply(413, { error: 'payload_too_large', message: 'Object exceeds the bucket limit' })
+    if (Number(req.headers.get('content-length') ?? 0) > limit) {
+      await req.body?.cancel()
+      return tooLarge()
+    }
+
     const incoming = `${incomingDir}/${crypto.randomUUID()}`
     let size = 0
-    const file = await Deno.open(incoming, { write: true, createNew: true, mode: 0o600 })
+    let placed = false
     try {
-      // Written a megabyte at a time: fewer, larger writes than one per network chunk.
-      const block = new Uint8Array(1024 * 1024)
-      let filled = 0
-      const flush = async () => {
-        let written = 0
-        while (written < filled) written += await file.write(block.subarray(written, filled))
-        filled = 0
-      }
-      if (req.body) {
-        for await (const chunk of req.body) {
-          size += chunk.byteLength
-          let offset = 0
-          while (offset < chunk.byteLength) {
-            const take = Math.min(block.length - filled, chunk.byteLength - offset)
-            block.set(chunk.subarray(offset, offset + take), filled)
-            filled += take
-            offset += take
-            if (filled === block.length) await flush()
+      const file = await Deno.open(incoming, { write: true, createNew: true, mode: 0o600 })
+      try {
+        // Written a megabyte at a time: fewer, larger writes than one per network chunk.
+        const block = new Uint8Array(1024 * 1024)
+        let filled = 0
+        const flush = async () => {
+          let written = 0
+          while (written < filled) written += await file.write(block.subarray(written, filled))
+          filled = 0
+        }
+        if (req.body) {
+          for await (const chunk of req.body) {
+            size += chunk.byteLength
+            if (size > limit) return tooLarge()
+            let offset = 0
+            while (offset < chunk.byteLength) {
+              const take = Math.min(block.length - filled, chunk.byteLength - offset)
+              block.set(chunk.subarray(offset, offset + take), filled)
+              filled += take
+              offset += take
+              if (filled === block.length) await flush()
+            }
           }
         }
+        await flush()
+      } finally {
+        file.close()
       }
-      await flush()
-    } finally {
-      file.close()
-    }
-    try {
       const owner = who === 'service' ? null : who.sub ?? null
       const metadata = { size, mimetype: mime, contentLength: size }
-      // The bucket is looked up by the service itself; the object row is written as the
-      // caller, so the storage policies decide.
-      const [limit] = await db.asService((tx) => tx`select file_size_limit
-        from storage.buckets where id = ${bucket}`)
-      const row = await as(who, async (tx) => {
-        if (!limit) return { error: 404 as const }
-        if (limit.file_size_limit !== null && size > Number(limit.file_size_limit)) {
-          return { error: 413 as const }
-        }
+      // The object row is written as the caller, so the storage policies decide.
+      const id = await as(who, async (tx) => {
         const rows = replace
           ? await tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata)
               values (${bucket}, ${name}, ${owner}, ${owner}, ${tx.json(metadata)})
@@ -155,27 +166,24 @@ export function platformApis(options: PlatformApiOptions) {
               values (${bucket}, ${name}, ${owner}, ${owner}, ${tx.json(metadata)})
               on conflict (bucket_id, name) do nothing
               returning id`
-        if (rows.length === 0) return { error: 409 as const }
+        if (rows.length === 0) return undefined
         // Moved into place before the row commits: a failure here rolls the row back.
         await Deno.rename(incoming, fileOf(rows[0]!.id as string))
-        return { id: rows[0]!.id as string }
+        placed = true
+        return rows[0]!.id as string
       })
-      if ('error' in row) {
-        await Deno.remove(incoming).catch(() => {})
-        return row.error === 404
-          ? reply(404, { error: 'bucket_not_found', message: 'Bucket not found' })
-          : row.error === 413
-          ? reply(413, { error: 'payload_too_large', message: 'Object exceeds the bucket limit' })
-          : reply(409, { error: 'duplicate', message: 'The object exists already' })
-      }
-      return reply(200, { Id: row.id, Key: `${bucket}/${name}` })
+      if (!id) return reply(409, { error: 'duplicate', message: 'The object exists already' })
+      return reply(200, { Id: id, Key: `${bucket}/${name}` })
     } catch (error) {
-      await Deno.remove(incoming).catch(() => {})
       // Refused by a storage policy: the same answer the hosted service gives.
       if ((error as { code?: string }).code === '42501') {
-        return reply(403, { error: 'unauthorized', message: 'new row violates row-level security policy' })
+        return reply(403, { error: 'unauthorized',
+          message: 'new row violates row-level security policy' })
       }
       throw error
+    } finally {
+      // Whatever did not become an object (refused, too large, the client went away) goes.
+      if (!placed) await Deno.remove(incoming).catch(() => {})
     }
   }
 

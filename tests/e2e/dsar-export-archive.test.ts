@@ -4,9 +4,13 @@
  * hostile file names, and the processing history.
  */
 import { randomUUID } from 'node:crypto'
+import { readdirSync } from 'node:fs'
+import path from 'node:path'
 import { strFromU8, unzipSync } from 'fflate'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type postgres from 'postgres'
+import { storageDir } from '../../stack/lib/functions.ts'
+import { profile } from '../../stack/lib/profile.ts'
 import { createMember, type Member, ownerSql, stack, tokenFor } from '../fixtures/stack.ts'
 
 let sql: postgres.Sql
@@ -215,6 +219,31 @@ describe('local Storage stand-in', () => {
     const anonymous = await fetch(object(path))
     expect(anonymous.status).toBe(401)
     await anonymous.body?.cancel()
+  })
+
+  it('writes nothing to disk for a missing bucket or past the bucket\'s limit', async () => {
+    const incoming = path.join(storageDir(profile('test')), 'incoming')
+    const auth = { authorization: `Bearer ${stack.serviceRoleKey}`,
+      'content-type': 'application/octet-stream' }
+    const missing = await fetch(`${stack.apiUrl}/storage/v1/object/no-such-bucket/a/b.bin`, {
+      method: 'POST', headers: auth, body: new Uint8Array(1024) })
+    expect(missing.status).toBe(404)
+    await missing.body?.cancel()
+    // Sent in pieces without a length: the limit is enforced while the bytes arrive.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 11; i += 1) controller.enqueue(new Uint8Array(1024 * 1024))
+        controller.close()
+      },
+    })
+    const big = await fetch(`${stack.apiUrl}/storage/v1/object/evidence/${rani.id}/big.bin`, {
+      method: 'POST', headers: auth, body, duplex: 'half' } as RequestInit)
+    expect(big.status).toBe(413)
+    await big.body?.cancel()
+    expect(readdirSync(incoming)).toEqual([])
+    const [row] = await sql`select count(*)::int as n from storage.objects
+                            where name = ${`${rani.id}/big.bin`}`
+    expect(row!.n).toBe(0)
   })
 
   it('refuses to overwrite an object unless asked to, and keeps the first bytes', async () => {

@@ -315,6 +315,25 @@ describe('evidence-upload: refusals', () => {
       expect(await stored(approved)).toEqual({ attachments: 0, objects: 0 })
     })
 
+  it('refuses a file when a reviewer decides the submission while it is being uploaded',
+    async () => {
+      const [s] = await sql`insert into public.submissions (owner_id, activity_code, title)
+        values (${owner.id}, 'LEARN', 'Diputuskan saat unggah') returning id`
+      const before = await stored(s!.id as string)
+      let upload_: Promise<Awaited<ReturnType<typeof upload>>> | undefined
+      await sql.begin(async (tx) => {
+        await tx`update public.submissions set status = 'APPROVED', reviewed_at = now()
+                 where id = ${s!.id}`
+        // The upload runs while the decision is not yet committed, and must wait for it.
+        upload_ = upload(await tokenFor(sql, owner), s!.id as string, jpeg())
+        await new Promise((r) => setTimeout(r, 1500))
+      })
+      const { status, json } = await upload_!
+      expect(status).toBe(409)
+      expect(json.error.code).toBe('submission_not_pending')
+      expect(await stored(s!.id as string)).toEqual(before)
+    })
+
   it('answers 415 to a body that is not multipart, 405 to GET, 400 to a missing file',
     async () => {
       const token = await tokenFor(sql, owner)

@@ -193,27 +193,44 @@ const OBJ = ascii('obj')
 /**
  * Where stream data lies: after each `stream` keyword that closes a dictionary, up to the next
  * `endstream`. Data is binary and may hold any byte, so everything else looks only outside it.
+ *
+ * The file is read as PDF syntax between streams: a `stream` keyword counts only outside
+ * literal strings (nested parentheses, backslash escapes) and comments, so a string holding
+ * ">>stream" cannot make the checks skip the text that follows it.
  */
 export function streamSpans(b: Uint8Array): StreamSpan[] {
   const spans: StreamSpan[] = []
-  let pos = 0
-  for (;;) {
-    const at = indexOf(b, STREAM, pos)
-    if (at === -1) return spans
-    pos = at + STREAM.length
-    let before = at - 1
-    while (before >= 0 && isSpace(b[before])) before--
-    if (before < 1 || b[before] !== 0x3e || b[before - 1] !== 0x3e) continue
-    let data = pos
-    if (b[data] === 0x0d) data++
-    if (b[data] === 0x0a) data++
-    if (data === pos) continue
-    const endKeyword = indexOf(b, ENDSTREAM, data)
-    if (endKeyword === -1) throw corrupt('a PDF stream has no end')
-    countPiece(spans.length, 'PDF streams')
-    spans.push({ keyword: at, data, endKeyword })
-    pos = endKeyword + ENDSTREAM.length
+  let depth = 0
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!
+    if (depth > 0) {
+      if (c === 0x5c) i++ // backslash: the next byte is escaped
+      else if (c === 0x28) depth++
+      else if (c === 0x29) depth--
+      continue
+    }
+    if (c === 0x28) {
+      depth = 1
+    } else if (c === 0x25) {
+      // A comment runs to the end of the line.
+      while (i + 1 < b.length && b[i + 1] !== 0x0a && b[i + 1] !== 0x0d) i++
+    } else if (c === 0x73 && b[i + 1] === 0x74 && startsWith(b, STREAM, i)
+      && !isRegular(b[i - 1]) && !isRegular(b[i + STREAM.length])) {
+      let before = i - 1
+      while (before >= 0 && isSpace(b[before])) before--
+      if (before < 1 || b[before] !== 0x3e || b[before - 1] !== 0x3e) continue
+      let data = i + STREAM.length
+      if (b[data] === 0x0d) data++
+      if (b[data] === 0x0a) data++
+      if (data === i + STREAM.length) continue
+      const endKeyword = indexOf(b, ENDSTREAM, data)
+      if (endKeyword === -1) throw corrupt('a PDF stream has no end')
+      countPiece(spans.length, 'PDF streams')
+      spans.push({ keyword: i, data, endKeyword })
+      i = endKeyword + ENDSTREAM.length - 1
+    }
   }
+  return spans
 }
 
 /** The regions outside stream data, as [from, to) pairs. */
