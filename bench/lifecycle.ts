@@ -200,7 +200,8 @@ async function retentionRound(cluster: BenchCluster, scratch: StackProfile, roun
     // Each round starts from an empty queue and a clean checkpoint.
     await sql`truncate private.storage_deletions`
     await superuser`checkpoint`
-    step(`round ${round}: queueing ${EXPIRED.toLocaleString('en')} finished file removals, 60 days old`)
+    step(`round ${round}: queueing ${EXPIRED.toLocaleString('en')} finished file removals, `
+      + '60 days old')
     await sql`
       insert into private.storage_deletions (bucket, path, subject_key, queued_at, done_at)
       select 'evidence', 'expired/' || g, 'k' || (g % 1000), pg_catalog.now() - interval '61 days',

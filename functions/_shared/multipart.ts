@@ -126,7 +126,9 @@ export async function readMultipart(
   for (let parts = 0; ; parts += 1) {
     // After a delimiter: "--" ends the body, CRLF starts a part.
     if (body[at] === 45 && body[at + 1] === 45) break
-    if (body[at] !== 13 || body[at + 1] !== 10) throw malformed('a boundary is not followed by a line end')
+    if (body[at] !== 13 || body[at + 1] !== 10) {
+      throw malformed('a boundary is not followed by a line end')
+    }
     if (parts >= MAX_PARTS) throw malformed(`more than ${MAX_PARTS} parts`)
     const headersStart = at + 2
     const headersStop = indexOf(body, headerEnd, headersStart)
@@ -140,7 +142,9 @@ export async function readMultipart(
     const headers = new Map<string, string>()
     for (const line of headerText.split('\r\n')) {
       const colon = line.indexOf(':')
-      if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
+      if (colon > 0) {
+        headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
+      }
     }
     const contentStart = headersStop + headerEnd.length
     const contentStop = indexOf(body, separator, contentStart)

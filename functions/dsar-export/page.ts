@@ -89,8 +89,8 @@ export function renderIndex(doc: Doc, files: PageFile[], summary: PageSummary): 
       list(doc.requests).map((r) => [escape(when(r.received_at)), escape(r.kind),
         escape(r.status), escape(when(r.due_at)), escape(when(r.completed_at))])),
     `<h2>Processing history</h2>`,
-    `<p>${escape(summary.historyEvents)} recorded events of what you did on the platform and what was `
-      + `done about your account are listed under <code>processing_history</code> in `
+    `<p>${escape(summary.historyEvents)} recorded events of what you did on the platform and `
+      + `what was done about your account are listed under <code>processing_history</code> in `
       + `<code>data.json</code>.</p>`,
     `<h2>About this data</h2>`,
     `<h3>Why we process it</h3>${bullet(about.purposes)}`,
@@ -113,7 +113,8 @@ export function renderIndex(doc: Doc, files: PageFile[], summary: PageSummary): 
 <style>
 body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1.5rem; }
-th, td { border-bottom: 1px solid #ddd; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th, td { border-bottom: 1px solid #ddd; padding: .25rem .5rem; text-align: left;
+  vertical-align: top; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { font-weight: 600; } .none { color: #666; }
 </style>
