@@ -22,7 +22,11 @@ create table private.security_alerts (
     summary text not null
         check (pg_catalog.length(summary) between 1 and 300),
     details jsonb not null default '{}'::jsonb,
-    acknowledged_at timestamptz
+    acknowledged_at timestamptz,
+    -- What the alert is about, e.g. 'failed_logins:user:<id>': while an alert with the same
+    -- cause is open, raising it again adds nothing (private.raise_alert).
+    cause text
+        check (pg_catalog.length(cause) <= 200)
 );
 
 comment on table private.security_alerts is
@@ -32,6 +36,9 @@ comment on table private.security_alerts is
 create index security_alerts_open_idx
     on private.security_alerts (kind, raised_at)
     where acknowledged_at is null;
+create unique index security_alerts_open_cause_idx
+    on private.security_alerts (cause)
+    where acknowledged_at is null and cause is not null;
 
 alter table private.security_alerts enable row level security;
 revoke all on private.security_alerts from public, anon, authenticated;
@@ -188,7 +195,7 @@ begin
             affected := affected + 1;
         end loop;
     elsif policy_name in ('finished-requests', 'lifted-holds', 'finished-file-removals',
-        'rate-limit-counters', 'cron-history')
+        'rate-limit-counters', 'finished-notifications', 'cron-history')
     then
         -- Rows whose end (the ended column or expression) is older than the period, by key.
         select t.relation, t.key, t.ended
@@ -198,6 +205,9 @@ begin
             ('lifted-holds', 'private.legal_holds', 'id', 'least(lifted_at, ends_at)'),
             ('finished-file-removals', 'private.storage_deletions', 'id', 'done_at'),
             ('rate-limit-counters', 'private.rate_limit_counters', 'id', 'window_start'),
+            ('finished-notifications', 'private.notification_outbox', 'id',
+                '(case when status in (''delivered'', ''dead'', ''skipped'') '
+                    || 'then coalesce(delivered_at, created_at) end)'),
             -- pg_cron lives only in the stack's main database.
             ('cron-history', 'cron.job_run_details', 'runid', 'end_time')
         ) as t (policy, relation, key, ended)

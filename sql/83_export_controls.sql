@@ -182,7 +182,8 @@ as $$
                         'data', p.policy, 'kept_for', p.period::text, 'counted_from', p.basis,
                         'what_happens', p.description)
                 from private.retention_policies as p
-                where p.policy not in ('cron-history', 'rate-limit-counters')
+                where p.policy not in ('cron-history', 'rate-limit-counters',
+                    'finished-notifications')
             ) as k),
         'sources', pg_catalog.jsonb_build_array(
             'You, through the LEAPS app', 'Reviewers'' decisions on your submissions',
