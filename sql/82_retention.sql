@@ -195,7 +195,7 @@ begin
             affected := affected + 1;
         end loop;
     elsif policy_name in ('finished-requests', 'lifted-holds', 'finished-file-removals',
-        'rate-limit-counters', 'finished-notifications', 'cron-history')
+        'rate-limit-counters', 'finished-notifications', 'sign-in-attempts', 'cron-history')
     then
         -- Rows whose end (the ended column or expression) is older than the period, by key.
         select t.relation, t.key, t.ended
@@ -205,6 +205,7 @@ begin
             ('lifted-holds', 'private.legal_holds', 'id', 'least(lifted_at, ends_at)'),
             ('finished-file-removals', 'private.storage_deletions', 'id', 'done_at'),
             ('rate-limit-counters', 'private.rate_limit_counters', 'id', 'window_start'),
+            ('sign-in-attempts', 'private.sign_in_attempts', 'id', 'attempted_at'),
             ('finished-notifications', 'private.notification_outbox', 'id',
                 '(case when status in (''delivered'', ''dead'', ''skipped'') '
                     || 'then coalesce(delivered_at, created_at) end)'),

@@ -98,6 +98,12 @@ async function headText(
                 order by s.created_at, s.id)
             from auth.sessions as s
             where s.user_id = u.id), '[]'),
+        'sign_in_attempts', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                'factor', a.factor, 'valid', a.valid, 'attempted_at', a.attempted_at)
+                order by a.attempted_at, a.id)
+            from private.sign_in_attempts as a
+            where a.user_id = u.id), '[]'),
         'mfa_factors', coalesce((
             select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                 'factor_type', f.factor_type, 'status', f.status,

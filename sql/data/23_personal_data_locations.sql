@@ -68,6 +68,8 @@ with listed (schema_name, table_name, subject_column, on_pseudonymise, on_erase,
             'Who filed a request: part of its record.'),
         ('public', 'dsar_requests', 'handled_by', 'keep', 'keep', null, null, 50, null,
             'The administrator who handled a request: part of its record.'),
+        ('private', 'sign_in_attempts', 'user_id', 'delete', 'delete', null, null, 40,
+            'sign_in_attempts', 'Sign-in attempts serve security only; they go with the account.'),
         ('private', 'notification_outbox', 'recipient_user_id', 'keep', 'keep', null, null, 40,
             null, 'Proof that a breach notice went to the member in time (UU 27/2022); holds '
                 || 'no address, only the id.'),

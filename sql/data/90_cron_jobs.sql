@@ -26,6 +26,10 @@ begin
     -- watchdog that alerts when a policy has not succeeded for too long.
     perform cron.schedule('retention', '0 2 * * *',
         $$call private.run_retention()$$);
+    -- The detectors (sql/91_security_signals.sql), every minute.
+    perform cron.schedule('security-detectors', '* * * * *',
+        $$select pg_catalog.set_config('leaps.job', 'security-detectors', true),
+            private.run_detectors()$$);
     perform cron.schedule('retention-watchdog', '15 * * * *',
         $$select pg_catalog.set_config('leaps.job', 'retention-watchdog', true),
             private.retention_watchdog()$$);
