@@ -101,8 +101,26 @@ begin
     if held is null then
         return false;
     end if;
-    return held < 'ADMIN'
-        or (session_aal = 'aal2' and coalesce(claims ->> 'aal', '') = 'aal2');
+    if held < 'ADMIN' then
+        return true;
+    end if;
+    if session_aal is distinct from 'aal2' or coalesce(claims ->> 'aal', '') <> 'aal2' then
+        return false;
+    end if;
+    -- During an incident (switch admin_reauth_required) an administrator's last sign-in step,
+    -- the newest timestamp in the token's amr, must be under 10 minutes old.
+    if (select s.enabled from private.platform_switches as s
+        where s.name = 'admin_reauth_required')
+    then
+        return coalesce((
+            select pg_catalog.max((e ->> 'timestamp')::bigint)
+            from pg_catalog.jsonb_array_elements(case
+                when pg_catalog.jsonb_typeof(claims -> 'amr') = 'array' then claims -> 'amr'
+                else '[]'::jsonb end) as e
+            where e ->> 'timestamp' ~ '^[0-9]{1,12}$'), 0)
+            > extract(epoch from pg_catalog.now()) - 600;
+    end if;
+    return true;
 end
 $$;
 

@@ -6,7 +6,8 @@
 
 create table private.platform_switches (
     name text primary key
-        check (name in ('exports_paused')),
+        check (name in ('exports_paused', 'uploads_paused', 'emergency_rate_limit',
+            'admin_reauth_required')),
     enabled boolean not null default false,
     reason text
         check (pg_catalog.length(reason) <= 300),
@@ -15,9 +16,13 @@ create table private.platform_switches (
 );
 
 comment on table private.platform_switches is
-    'Switches administrators flip during incidents. exports_paused: dsar-export answers 503.';
+    'Switches administrators (and automatic responses) flip during incidents. exports_paused: '
+    'dsar-export answers 503; uploads_paused: evidence-upload answers 503; '
+    'emergency_rate_limit: every function rate limit is a tenth; admin_reauth_required: '
+    'administrators must have signed in within the last 10 minutes (amr).';
 
-insert into private.platform_switches (name) values ('exports_paused')
+insert into private.platform_switches (name)
+values ('exports_paused'), ('uploads_paused'), ('emergency_rate_limit'), ('admin_reauth_required')
 on conflict (name) do nothing;
 
 alter table private.platform_switches enable row level security;
@@ -53,7 +58,8 @@ begin
     if not found then
         raise exception 'no platform switch %', switch
             using errcode = 'invalid_parameter_value',
-                hint = 'Switches: exports_paused.';
+                hint = 'Switches: exports_paused, uploads_paused, emergency_rate_limit, '
+                    || 'admin_reauth_required.';
     end if;
     return enabled;
 end

@@ -70,6 +70,12 @@ begin
             using errcode = 'no_data_found',
                 hint = 'Add the route to private.rate_limit_rules.';
     end if;
+    -- Under the emergency switch every limit is a tenth of its usual value.
+    if (select s.enabled from private.platform_switches as s
+        where s.name = 'emergency_rate_limit')
+    then
+        rule.max_requests := greatest(1, rule.max_requests / 10);
+    end if;
     this_window := pg_catalog.date_bin(rule.per, pg_catalog.now(), timestamptz '2000-01-01');
 
     insert into private.rate_limit_counters as c (route, user_id, caller, window_start)

@@ -35,6 +35,8 @@ create index sign_in_attempts_source_idx
 
 alter table private.sign_in_attempts enable row level security;
 revoke all on private.sign_in_attempts from public, anon, authenticated, service_role;
+-- dsar-export (service role) lists a member's own attempts.
+grant select on private.sign_in_attempts to service_role;
 
 
 create table private.detection_rules (
@@ -268,18 +270,25 @@ set search_path = ''
 as $$
 declare
     finding record;
+    alert bigint;
     raised integer := 0;
 begin
     for finding in select * from private.detect() loop
-        if private.raise_alert('detector.' || finding.rule, finding.severity,
+        alert := private.raise_alert('detector.' || finding.rule, finding.severity,
             pg_catalog.format('%s: %s seen (threshold %s) for %s', finding.rule,
                 finding.observed, finding.threshold, finding.subject),
             pg_catalog.jsonb_build_object('rule', finding.rule, 'subject', finding.subject,
                 'observed', finding.observed, 'threshold', finding.threshold,
                 'evidence', finding.evidence),
-            finding.rule || ':' || finding.subject) is not null
-        then
+            finding.rule || ':' || finding.subject);
+        if alert is not null then
             raised := raised + 1;
+            -- A new CRITICAL cause opens an incident with its automatic response
+            -- (sql/92_incidents.sql).
+            if finding.severity = 'critical' then
+                perform private.respond_to_critical(finding.rule, finding.subject, alert,
+                    finding.evidence);
+            end if;
         end if;
     end loop;
     return raised;

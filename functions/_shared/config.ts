@@ -7,6 +7,16 @@ import { z } from 'zod'
 
 const jwksDocument = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })
 
+/**
+ * Where a notification goes: https, or plain http only to this machine (the local stack and
+ * tests), so a message and its signature never cross a network in clear text.
+ */
+const endpoint = z.url().refine((raw) => {
+  const url = new URL(raw)
+  if (url.protocol === 'https:') return true
+  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+}, 'must be an https URL (http only for 127.0.0.1 or localhost)')
+
 const ConfigSchema = z
   .object({
     SUPABASE_URL: z.url(),
@@ -57,6 +67,22 @@ const ConfigSchema = z
       .default(40_000_000),
     /** Default life of a signed evidence link, in seconds; a request may ask for up to an hour. */
     EVIDENCE_URL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+    // Notification channels (functions/_shared/channels.ts). Each is optional: a channel
+    // without its settings finishes its messages as skipped instead of failing them.
+    /** Slack incoming webhook; the URL itself is the credential. */
+    SLACK_WEBHOOK_URL: endpoint.optional(),
+    /** Integration key of a PagerDuty service (Events API v2); only CRITICAL messages go. */
+    PAGERDUTY_ROUTING_KEY: z.string().min(1).max(200).optional(),
+    PAGERDUTY_EVENTS_URL: endpoint.default('https://events.pagerduty.com/v2/enqueue'),
+    /** An HTTP e-mail API taking {from, to, subject, text, idempotency_key} with a bearer key. */
+    EMAIL_API_URL: endpoint.optional(),
+    EMAIL_API_KEY: z.string().min(1).optional(),
+    EMAIL_FROM: z.email().optional(),
+    /** The security team's address, for alerts; members' addresses are looked up per message. */
+    EMAIL_TO_SECURITY: z.email().optional(),
+    /** A receiver of signed JSON posts; the secret keys the HMAC-SHA256 signature. */
+    WEBHOOK_URL: endpoint.optional(),
+    WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   })
   .refine((c) => c.SUPABASE_JWT_SECRET || c.SUPABASE_JWKS || c.SUPABASE_JWKS_URL, {
     message: 'set SUPABASE_JWT_SECRET, SUPABASE_JWKS or SUPABASE_JWKS_URL',
@@ -70,6 +96,22 @@ const ConfigSchema = z
     path: ['LEAPS_SCANNER'],
     message: 'clamd needs LEAPS_CLAMD_SOCKET, or else LEAPS_CLAMD_HOST and LEAPS_CLAMD_PORT',
   })
+  // Half a channel is a mistake, not a choice: it fails here rather than skipping quietly.
+  .refine((c) => allOrNone(c.EMAIL_API_URL, c.EMAIL_API_KEY, c.EMAIL_FROM) &&
+    (c.EMAIL_TO_SECURITY === undefined || c.EMAIL_API_URL !== undefined), {
+    path: ['EMAIL_API_URL'],
+    message: 'e-mail needs EMAIL_API_URL, EMAIL_API_KEY and EMAIL_FROM together '
+      + '(EMAIL_TO_SECURITY only with them)',
+  })
+  .refine((c) => allOrNone(c.WEBHOOK_URL, c.WEBHOOK_SECRET), {
+    path: ['WEBHOOK_URL'],
+    message: 'the webhook needs WEBHOOK_URL and WEBHOOK_SECRET together',
+  })
+
+function allOrNone(...values: unknown[]): boolean {
+  const set = values.filter((v) => v !== undefined).length
+  return set === 0 || set === values.length
+}
 
 export type Config = z.infer<typeof ConfigSchema>
 

@@ -54,6 +54,13 @@ export const handler = serveFunction('evidence-upload', async (req, ctx) => {
     throw new AppError('forbidden', 'Evidence is uploaded by the submission\'s owner')
   }
   await takeRateLimit(db, 'evidence-upload', caller.id)
+  // Paused during an incident (platform switch uploads_paused).
+  const [paused] = await db.asService((tx) => tx`select enabled from private.platform_switches
+                                                 where name = 'uploads_paused'`)
+  if (paused?.enabled) {
+    await req.body?.cancel()
+    throw new AppError('unavailable', 'Uploads are paused by an administrator; try again later')
+  }
   scanner ??= scannerFromConfig(config)
 
   let submissionId: string | undefined

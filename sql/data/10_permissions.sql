@@ -19,6 +19,8 @@ values
     ('legal_hold:manage', 'ADMIN', 'Place and lift legal holds on members, submissions and '
         || 'audit periods'),
     ('dsar:manage', 'ADMIN', 'Handle data-subject requests: see all, decide, carry out erasure'),
+    ('incident:manage', 'ADMIN', 'Open and work security incidents, contain members, collect '
+        || 'evidence, send breach notices'),
     ('system:configure', 'SUPERADMIN', 'Change platform settings such as the badge catalogue'),
     ('security:manage', 'SUPERADMIN', 'Grant ADMIN or SUPERADMIN and manage security settings'),
     ('backup:restore', 'SUPERADMIN', 'Restore data from backups')
@@ -31,6 +33,7 @@ where permission not in (
     'submission:create', 'submission:view_own', 'profile:update_own', 'leaderboard:view_public',
     'submission:review', 'submission:view_all', 'user:view_basic', 'user:manage',
     'analytics:view_all', 'export:download', 'audit:view', 'legal_hold:manage', 'dsar:manage',
+    'incident:manage',
     'system:configure',
     'security:manage', 'backup:restore'
 );

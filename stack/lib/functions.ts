@@ -63,7 +63,15 @@ export function storageDir(p: StackProfile): string {
   return path.join(p.dir, 'storage')
 }
 
-export function startFunctions(p: StackProfile, s: LocalSecrets): ChildProcess {
+/**
+ * `extraEnv` adds settings the stack does not give on its own (a test's notification
+ * receivers, say); it may override the functions' settings, never the gateway's own.
+ */
+export function startFunctions(
+  p: StackProfile,
+  s: LocalSecrets,
+  extraEnv: Record<string, string> = {},
+): ChildProcess {
   mkdirSync(p.dir, { recursive: true })
   const log = openSync(path.join(p.dir, 'functions.log'), 'a')
   const child = spawn(
@@ -91,6 +99,7 @@ export function startFunctions(p: StackProfile, s: LocalSecrets): ChildProcess {
         // V8 settings for the functions process (heap limits, GC tracing), passed through.
         ...(process.env.DENO_V8_FLAGS ? { DENO_V8_FLAGS: process.env.DENO_V8_FLAGS } : {}),
         ...functionsEnv(p, s),
+        ...extraEnv,
         LEAPS_API_PORT: String(p.apiPort),
         LEAPS_STORAGE_DIR: storageDir(p),
         LEAPS_FUNCTIONS: JSON.stringify(configuredFunctions()),
