@@ -164,7 +164,10 @@ comment on function private.hook_mfa_verification_attempt(jsonb) is
 
 -- Every detector over the window that ends at `at`: one row per subject over its threshold,
 -- with what was seen.
-create function private.detect(at timestamptz default pg_catalog.now())
+create function private.detect(
+    at timestamptz default pg_catalog.now(),
+    only_rule text default null
+)
 returns table (rule text, subject text, observed bigint, threshold integer, severity text,
     evidence jsonb)
 language plpgsql
@@ -175,7 +178,10 @@ as $$
 declare
     r private.detection_rules;
 begin
-    for r in select * from private.detection_rules as d where d.rule <> 'lockout' order by d.rule
+    for r in
+        select * from private.detection_rules as d
+        where d.rule <> 'lockout' and (only_rule is null or d.rule = only_rule)
+        order by d.rule
     loop
         if r.rule = 'failed_logins_per_user' then
             return query
@@ -238,8 +244,9 @@ begin
             where l.occurred_at > at - r.window_length and l.occurred_at <= at
                 and l.actor_id is not null
                 and case r.rule
+                    -- Someone else's data: members exporting themselves are not counted.
                     when 'data_exports_per_actor' then l.action = 'dsar.export'
-                        and l.outcome = 'SUCCESS'
+                        and l.outcome = 'SUCCESS' and l.target_id <> l.actor_id::text
                     when 'file_uploads_per_actor' then l.action = 'evidence.upload'
                     when 'file_access_per_actor' then l.action in ('evidence.url',
                         'pii.reveal', 'pii.lookup')
@@ -256,9 +263,9 @@ begin
 end
 $$;
 
-comment on function private.detect(timestamptz) is
-    'Runs every detector over its window ending at `at`; one row per subject over threshold, '
-    'with severity and evidence.';
+comment on function private.detect(timestamptz, text) is
+    'Runs every detector (or only_rule) over its window ending at `at`; one row per subject '
+    'over threshold, with severity and evidence.';
 
 
 -- The per-minute job: raises one alert per cause (rule and subject) while it is open.
@@ -283,11 +290,11 @@ begin
             finding.rule || ':' || finding.subject);
         if alert is not null then
             raised := raised + 1;
-            -- A new CRITICAL cause opens an incident with its automatic response
-            -- (sql/92_incidents.sql).
-            if finding.severity = 'critical' then
+            -- A new CRITICAL cause opens an incident with its automatic response, and so
+            -- does any export alert: exports stop first (sql/92_incidents.sql).
+            if finding.severity = 'critical' or finding.rule = 'data_exports_per_actor' then
                 perform private.respond_to_critical(finding.rule, finding.subject, alert,
-                    finding.evidence);
+                    finding.evidence, finding.severity);
             end if;
         end if;
     end loop;
@@ -306,9 +313,9 @@ revoke all on function private.hook_password_verification_attempt(jsonb)
     from public, anon, authenticated, service_role;
 revoke all on function private.hook_mfa_verification_attempt(jsonb)
     from public, anon, authenticated, service_role;
-revoke all on function private.detect(timestamptz) from public, anon, authenticated;
+revoke all on function private.detect(timestamptz, text) from public, anon, authenticated;
 revoke all on function private.run_detectors() from public, anon, authenticated;
 grant execute on function private.hook_password_verification_attempt(jsonb)
     to supabase_auth_admin;
 grant execute on function private.hook_mfa_verification_attempt(jsonb) to supabase_auth_admin;
-grant execute on function private.detect(timestamptz) to service_role;
+grant execute on function private.detect(timestamptz, text) to service_role;

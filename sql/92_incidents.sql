@@ -508,12 +508,14 @@ end
 $$;
 
 
--- A CRITICAL finding opens an incident and applies its rule's automatic response.
+-- A CRITICAL finding (or any export alert) opens an incident and applies its rule's
+-- automatic response.
 create function private.respond_to_critical(
     rule text,
     subject text,
     alert bigint,
-    details jsonb
+    details jsonb,
+    finding_severity text default 'critical'
 )
 returns uuid
 language plpgsql
@@ -535,8 +537,9 @@ declare
 begin
     insert into private.incidents (category, severity, title, description, affected_users,
         alert_id)
-    values (category, 'critical', pg_catalog.format('%s: %s', rule, subject),
-        'Opened automatically by a CRITICAL detector finding.',
+    values (category, coalesce(finding_severity, 'critical'),
+        pg_catalog.format('%s: %s', rule, subject),
+        'Opened automatically by a detector finding.',
         case when member is not null then array[member] else '{}' end, alert)
     returning id into incident;
     perform private.add_timeline(incident, null, 'opened',
@@ -562,8 +565,9 @@ begin
             pg_catalog.jsonb_build_object('action', 'emergency_rate_limit'));
     end if;
     perform audit.record_event('incident.open', 'incident', incident::text, 'SUCCESS',
-        pg_catalog.jsonb_build_object('category', category, 'severity', 'critical',
-            'automatic', true, 'rule', rule), null);
+        pg_catalog.jsonb_build_object('category', category,
+            'severity', coalesce(finding_severity, 'critical'), 'automatic', true, 'rule', rule),
+        null);
     return incident;
 end
 $$;
@@ -573,7 +577,7 @@ revoke all on function private.add_timeline(uuid, uuid, text, jsonb)
     from public, anon, authenticated, service_role;
 revoke all on function private.suspend_member(uuid, uuid, uuid, boolean)
     from public, anon, authenticated, service_role;
-revoke all on function private.respond_to_critical(text, text, bigint, jsonb)
+revoke all on function private.respond_to_critical(text, text, bigint, jsonb, text)
     from public, anon, authenticated, service_role;
 revoke all on function public.open_incident(text, text, text, text, uuid[], text[], timestamptz)
     from public, anon;

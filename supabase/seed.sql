@@ -26,6 +26,12 @@ values
         '{"provider": "email", "providers": ["email"]}',
         '{"handle": "ketut_anggraini", "name": "Ni Ketut Anggraini"}');
 
+-- Every demo account signs in with the same demo password (the local sign-in endpoint, POST
+-- /auth/v1/token?grant_type=password, checks it as Supabase Auth would).
+update auth.users
+set encrypted_password = extensions.crypt('leaps-demo-2026', extensions.gen_salt('bf', 8))
+where email like '%@example.com';
+
 -- Profiles were created by the auth trigger; fill in what administrators assign.
 update public.users as u
 set school = v.school,

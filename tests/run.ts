@@ -10,9 +10,10 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { connect } from '../stack/lib/database.ts'
 import { storageDir } from '../stack/lib/functions.ts'
 import { profile, projectRoot } from '../stack/lib/profile.ts'
-import { apiUrl, dbUrl } from '../stack/lib/secrets.ts'
+import { apiUrl, dbUrl, superuserUrl } from '../stack/lib/secrets.ts'
 import { clearState, down, up, writeState, type RunningStack } from '../stack/lib/stack.ts'
 import { stopStack } from '../stack/cli/stop.ts'
 import { step } from '../stack/lib/say.ts'
@@ -108,6 +109,16 @@ async function main(): Promise<number> {
     // process exits.
     writeState(p, { ownerPid: 0, denoPid: running.functions?.pid, clamdPid: running.clamd?.pid })
     const s = running.secrets
+    // The detectors' per-minute job would act on what the suites leave (alerts, automatic
+    // responses such as pausing exports) at moments no test chooses: on the test stack it is
+    // paused, and tests call private.run_detectors() themselves.
+    const owner = connect(superuserUrl(p, s))
+    try {
+      await owner`select cron.alter_job(j.jobid, active => false)
+                  from cron.job as j where j.jobname = 'security-detectors'`
+    } finally {
+      await owner.end()
+    }
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PGHOST: '127.0.0.1',

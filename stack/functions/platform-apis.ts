@@ -19,6 +19,18 @@
  * A signed link is a JWT (HS256, the project secret) naming `<bucket>/<path>` with an expiry;
  * it stops working when it expires or when the object is removed.
  *
+ * Auth, sign-in (the `apikey` header holds the anon or service-role key):
+ *
+ *   POST   /auth/v1/token?grant_type=password       {"email", "password"} → {"access_token", …}
+ *                                                   as Supabase Auth does it: the password is
+ *                                                   checked against auth.users, then the password
+ *                                                   verification attempt hook
+ *                                                   (private.hook_password_verification_attempt)
+ *                                                   is called as supabase_auth_admin with
+ *                                                   {"user_id", "valid"}, plus "ip_address" from
+ *                                                   X-Forwarded-For (a local addition), and its
+ *                                                   "reject" refuses the sign-in
+ *
  * Auth admin (service-role key only):
  *
  *   DELETE /auth/v1/admin/users/<id>                deletes an Auth user
@@ -29,7 +41,9 @@
  * metadata holds "simulate_failure": true cannot be deleted (503), to try retries against.
  */
 import { SignJWT, jwtVerify } from 'jose'
+import postgres from 'postgres'
 import { createDb, type Tx } from '../../functions/_shared/db.ts'
+import { issueUserToken } from '../lib/tokens.ts'
 import type { VerifiedClaims, VerifyToken } from '../../functions/_shared/jwt.ts'
 
 type Json = Record<string, unknown>
@@ -43,6 +57,7 @@ function reply(status: number, body: Json): Response {
 
 export interface PlatformApiOptions {
   dbUrl: string
+  anonKey: string
   serviceKey: string
   jwtSecret: string
   /** Folder holding the objects' bytes (created when missing). */
@@ -309,6 +324,56 @@ export function platformApis(options: PlatformApiOptions) {
     return reply(405, { error: 'method_not_allowed', message: 'not supported here' })
   }
 
+  const raw = postgres(options.dbUrl, { max: 2, onnotice: () => {} })
+  const refusedSignIn = (description: string) =>
+    reply(400, { error: 'invalid_grant', error_description: description })
+
+  async function signIn(req: Request, url: URL): Promise<Response> {
+    const apikey = req.headers.get('apikey')
+    if (apikey !== options.anonKey && apikey !== options.serviceKey) {
+      return reply(401, { error: 'unauthorized', message: 'an API key is required' })
+    }
+    if (req.method !== 'POST' || url.searchParams.get('grant_type') !== 'password') {
+      return reply(400, { error: 'unsupported_grant_type', message: 'grant_type=password' })
+    }
+    const body = await req.json().catch(() => ({})) as Json
+    if (typeof body.email !== 'string' || typeof body.password !== 'string'
+      || body.password.length > 200) {
+      return reply(400, { error: 'validation_failed', message: 'email and password' })
+    }
+    const [user] = await raw<Array<{ id: string; valid: boolean; banned: boolean }>>`
+      select a.id,
+          coalesce(a.encrypted_password = extensions.crypt(${body.password},
+              a.encrypted_password), false) as valid,
+          coalesce(a.banned_until > pg_catalog.now(), false) as banned
+      from auth.users as a
+      where pg_catalog.lower(a.email) = pg_catalog.lower(${body.email})
+          and a.deleted_at is null`
+    // Unknown addresses never reach the hook, as with Supabase Auth.
+    if (!user) return refusedSignIn('Invalid login credentials')
+    const source = (req.headers.get('x-forwarded-for') ?? '').split(',')[0]!.trim()
+    const event = { user_id: user.id, valid: user.valid,
+      ...(/^[0-9a-fA-F:.]{3,45}$/.test(source) ? { ip_address: source } : {}) }
+    const decision = await raw.begin(async (tx) => {
+      await tx`set local role supabase_auth_admin`
+      const [row] = await tx`select private.hook_password_verification_attempt(
+        ${tx.json(event)}) as answer`
+      return row!.answer as { decision: string; message?: string }
+    })
+    if (decision.decision === 'reject') {
+      return refusedSignIn(decision.message ?? 'Sign-in rejected')
+    }
+    if (!user.valid) return refusedSignIn('Invalid login credentials')
+    if (user.banned) return reply(400, { error: 'user_banned', message: 'User is banned' })
+    const { token, claims } = await issueUserToken(raw, options.jwtSecret, user.id,
+      { issuer: `${url.origin}/auth/v1` })
+    await raw`update auth.users set last_sign_in_at = pg_catalog.now() where id = ${user.id}`
+    return reply(200, {
+      access_token: token, token_type: 'bearer', expires_in: 3600,
+      expires_at: claims.exp, user: { id: user.id, email: claims.email },
+    })
+  }
+
   /** Lists a folder: what the caller may see under `prefix`, one level deep, as Storage does. */
   async function list(req: Request, bucket: string): Promise<Response> {
     const who = await caller(req)
@@ -350,6 +415,7 @@ export function platformApis(options: PlatformApiOptions) {
     const object =
       /^\/storage\/v1\/object\/(sign\/|authenticated\/)?([a-z0-9_-]+)\/(.+)$/.exec(url.pathname)
     if (object) return storage(req, url, object)
+    if (url.pathname === '/auth/v1/token') return signIn(req, url)
     const user = /^\/auth\/v1\/admin\/users\/([0-9a-f-]{36})$/i.exec(url.pathname)
     if (user) return authAdmin(req, user[1]!.toLowerCase())
     return undefined

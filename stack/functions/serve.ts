@@ -35,6 +35,7 @@ if (!storageDir || !settings.SUPABASE_JWT_SECRET) {
 }
 const platform = platformApis({
   dbUrl: settings.SUPABASE_DB_URL,
+  anonKey: settings.SUPABASE_ANON_KEY,
   serviceKey: settings.SUPABASE_SERVICE_ROLE_KEY,
   jwtSecret: settings.SUPABASE_JWT_SECRET,
   storageDir,

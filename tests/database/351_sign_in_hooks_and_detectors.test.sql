@@ -63,9 +63,9 @@ select throws_ok(
 select tests.clear_actor();
 
 -- Detectors.
-select is(private.detection_severity(r, 11), 'medium', 'floor: just over the threshold is MEDIUM')
+select is(private.detection_severity(r, 16), 'medium', 'floor: just over the threshold is MEDIUM')
 from private.detection_rules as r where r.rule = 'failed_logins_per_user';
-select is(private.detection_severity(r, 31), 'high', 'over 3x: HIGH')
+select is(private.detection_severity(r, 46), 'high', 'over 3x: HIGH')
 from private.detection_rules as r where r.rule = 'failed_logins_per_user';
 select is(private.detection_severity(r, 101), 'high', 'the failed-login spike: HIGH above 100')
 from private.detection_rules as r where r.rule = 'failed_login_spike';
@@ -78,8 +78,8 @@ select is(
     (select pg_catalog.jsonb_build_object('observed', observed, 'severity', severity)
     from private.detect() where rule = 'failed_logins_per_user'
         and subject = 'user:' || :'other'),
-    '{"observed": 60, "severity": "critical"}'::jsonb,
-    '60 failures in 5 minutes against a threshold of 10: CRITICAL, with the count'
+    '{"observed": 60, "severity": "high"}'::jsonb,
+    '60 failures in 5 minutes against a threshold of 15: HIGH, with the count'
 );
 select is(private.run_detectors() >= 1, true, 'the job raises alerts');
 select is(private.run_detectors(), 0, 'run again, it raises nothing new while they are open');
