@@ -19,6 +19,8 @@ export interface Platform {
   removeObject(bucket: string, path: string): Promise<void>
   deleteUser(id: string): Promise<void>
   banUser(id: string): Promise<void>
+  /** Bans an Auth user without touching their details: containment, to be lifted later. */
+  suspendUser(id: string): Promise<void>
 }
 
 export class PlatformError extends Error {}
@@ -90,6 +92,7 @@ export function platform(baseUrl: string, serviceKey: string): Platform {
     },
     removeObject: (bucket, path) => call('DELETE', object(bucket, path)),
     deleteUser: (id) => call('DELETE', `/auth/v1/admin/users/${id}`),
+    suspendUser: (id) => call('PUT', `/auth/v1/admin/users/${id}`, { ban_duration: '876000h' }),
     // Banned for a hundred years, and stripped of what identifies the person: the address
     // becomes a placeholder under the reserved .invalid domain (confirmed, so no mail is sent).
     banUser: (id) => call('PUT', `/auth/v1/admin/users/${id}`, {

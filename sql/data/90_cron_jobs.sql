@@ -30,6 +30,22 @@ begin
     perform cron.schedule('security-detectors', '* * * * *',
         $$select pg_catalog.set_config('leaps.job', 'security-detectors', true),
             private.run_detectors()$$);
+    -- Notifications: incident-notify every minute through pg_net, where the platform has it
+    -- (Supabase does; the local stack has its own scheduler instead). The functions' URL and
+    -- the service-role key are read from Vault at each call, never written into the job.
+    if pg_catalog.to_regnamespace('net') is not null then
+        perform cron.schedule('incident-notify', '* * * * *', $job$
+            select net.http_post(
+                url := (select decrypted_secret from vault.decrypted_secrets
+                        where name = 'leaps_functions_url') || '/incident-notify',
+                headers := pg_catalog.jsonb_build_object(
+                    'content-type', 'application/json',
+                    'authorization', 'Bearer ' || (select decrypted_secret
+                        from vault.decrypted_secrets where name = 'leaps_service_role_key')),
+                body := '{}'::jsonb)
+        $job$);
+    end if;
+
     perform cron.schedule('retention-watchdog', '15 * * * *',
         $$select pg_catalog.set_config('leaps.job', 'retention-watchdog', true),
             private.retention_watchdog()$$);

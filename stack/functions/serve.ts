@@ -74,6 +74,30 @@ function gatewayError(req: Request, status: number, code: string, message: strin
   })
 }
 
+// The local scheduler: what pg_cron does through pg_net in production, calling incident-notify
+// with the service-role key every LEAPS_NOTIFY_EVERY_SECONDS (the dev stack sets 30).
+const notifyEvery = Number(Deno.env.get('LEAPS_NOTIFY_EVERY_SECONDS') ?? '0')
+if (notifyEvery > 0 && handlers.has('incident-notify')) {
+  const tick = async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/functions/v1/incident-notify`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${settings.SUPABASE_SERVICE_ROLE_KEY}`,
+          'content-type': 'application/json',
+          'x-request-id': `scheduler-${crypto.randomUUID()}`,
+        },
+        body: '{}',
+      })
+      await res.body?.cancel()
+      if (!res.ok) logger('scheduler').warn('scheduled_call_failed', { status: res.status })
+    } catch (error) {
+      logger('scheduler').warn('scheduled_call_failed', { reason: (error as Error).name })
+    }
+  }
+  setInterval(tick, notifyEvery * 1000)
+}
+
 Deno.serve({
   hostname: '127.0.0.1',
   port,

@@ -67,6 +67,16 @@ export function storageDir(p: StackProfile): string {
  * `extraEnv` adds settings the stack does not give on its own (a test's notification
  * receivers, say); it may override the functions' settings, never the gateway's own.
  */
+/** Notification channel settings (see README, Notifications), as given to `npm start`. */
+const CHANNEL_SETTINGS = ['SLACK_WEBHOOK_URL', 'PAGERDUTY_ROUTING_KEY', 'PAGERDUTY_EVENTS_URL',
+  'EMAIL_API_URL', 'EMAIL_API_KEY', 'EMAIL_FROM', 'EMAIL_TO_SECURITY', 'WEBHOOK_URL',
+  'WEBHOOK_SECRET']
+
+export function channelSettingsFromEnvironment(): Record<string, string> {
+  return Object.fromEntries(CHANNEL_SETTINGS.filter((name) => process.env[name])
+    .map((name) => [name, process.env[name]!]))
+}
+
 export function startFunctions(
   p: StackProfile,
   s: LocalSecrets,

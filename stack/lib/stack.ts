@@ -17,7 +17,7 @@ import {
   stopCluster,
 } from './cluster.ts'
 import { applyMigrations, applyPlatform, isSeeded, loadSeed } from './database.ts'
-import { startFunctions, waitForFunctions } from './functions.ts'
+import { channelSettingsFromEnvironment, startFunctions, waitForFunctions } from './functions.ts'
 import { clamdDir, startClamd, waitForClamd } from './clamd.ts'
 import { step } from './say.ts'
 
@@ -84,7 +84,12 @@ export async function up(
   try {
     await waitForClamd(scanner, clamd)
     step(`starting the functions server on 127.0.0.1:${p.apiPort}`)
-    const functions = startFunctions(p, secrets)
+    // The dev stack delivers the notification outbox every 30 seconds, as pg_cron with pg_net
+    // does in production, to the channels given to `npm start`; the test stack leaves both to
+    // the tests.
+    const functions = startFunctions(p, secrets, p.name === 'dev'
+      ? { LEAPS_NOTIFY_EVERY_SECONDS: '30', ...channelSettingsFromEnvironment() }
+      : {})
     await waitForFunctions(p, functions)
     return { secrets, functions, clamd }
   } catch (error) {
