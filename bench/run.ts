@@ -11,6 +11,8 @@
  *   npm run bench -- pii            PII detector throughput, payload screening and encryption
  *   npm run bench -- lifecycle      a heavy member's export, and retention beside inserts
  *   npm run bench -- upload         the evidence-upload pipeline against storing unchecked
+ *   npm run bench -- monitor        the security detectors and their cron job on 10,000,000
+ *                                   audit events (see bench/monitor.ts)
  */
 import { StackError } from '../stack/lib/cluster.ts'
 import { fail } from '../stack/lib/say.ts'
@@ -37,6 +39,10 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
   upload: {
     about: 'evidence-upload (scan, type, strip, hash, store) vs storing the bytes unchecked',
     load: async () => (await import('./upload.ts')).run,
+  },
+  monitor: {
+    about: 'security detectors and their per-minute job on 10,000,000 audit events',
+    load: async () => (await import('./monitor.ts')).run,
   },
 }
 
