@@ -32,16 +32,23 @@ const sql = connect(dbUrl(p, 'postgres', secrets.postgresPassword))
 const run = randomUUID().slice(0, 8)
 const RECEIVER_PORT = Number(process.env.LEAPS_ATTACK_RECEIVER_PORT ?? 54398)
 
-/** A webhook receiver on 127.0.0.1 that keeps what it is sent. */
-async function startReceiver(port: number) {
-  const received: Array<{ headers: IncomingHttpHeaders; body: string }> = []
+/**
+ * A webhook receiver on 127.0.0.1 that keeps what it is sent and, knowing the secret, refuses
+ * a request whose signature does not verify (401), as a real receiver must.
+ */
+async function startReceiver(port: number, secret: string | undefined) {
+  const received: Array<{ headers: IncomingHttpHeaders; body: string; signed?: boolean }> = []
   const server = createServer((req, res) => {
     let body = ''
     req.setEncoding('utf8')
     req.on('data', (chunk: string) => { body += chunk })
-    req.on('end', () => {
-      received.push({ headers: req.headers, body })
-      res.writeHead(200).end()
+    req.on('end', async () => {
+      const signed = secret
+        ? await verifyWebhookSignature(secret, req.headers['x-leaps-timestamp'] as string, body,
+          req.headers['x-leaps-signature'] as string)
+        : undefined
+      received.push({ headers: req.headers, body, signed })
+      res.writeHead(signed === false ? 401 : 200).end()
     })
   })
   await new Promise<void>((resolve, reject) => {
@@ -85,11 +92,11 @@ async function main() {
   } catch {
     fail('the dev stack is not running', 'start it with "npm start" first')
   }
-  const receiver = await startReceiver(RECEIVER_PORT)
+  const receiver = await startReceiver(RECEIVER_PORT, process.env.WEBHOOK_SECRET)
   const started = new Date()
   try {
     step(`webhook receiver on 127.0.0.1:${receiver.port} (start the stack with WEBHOOK_URL=`
-      + `http://127.0.0.1:${RECEIVER_PORT} and a WEBHOOK_SECRET to send alerts here)`)
+      + `http://127.0.0.1:${RECEIVER_PORT}/hook and a WEBHOOK_SECRET to send alerts here)`)
 
     step('1. brute force: 60 wrong passwords for one account')
     const victim = `attack_victim_${run}`
@@ -156,15 +163,10 @@ async function main() {
       body: JSON.stringify({ batch: 100 }),
     })
     step(`  incident-notify: ${await notify.text()}`)
-    const secret = process.env.WEBHOOK_SECRET
     for (const r of receiver.received) {
-      const signed = secret
-        ? await verifyWebhookSignature(secret, r.headers['x-leaps-timestamp'] as string,
-          r.body, r.headers['x-leaps-signature'] as string)
-        : undefined
       step(`  webhook received ${r.body.length} bytes, signature `
-        + (signed === undefined ? 'not checked (no WEBHOOK_SECRET here)' : signed ? 'valid'
-          : 'INVALID'))
+        + (r.signed === undefined ? 'not checked (no WEBHOOK_SECRET here)'
+          : r.signed ? 'valid' : 'INVALID (answered 401)'))
     }
 
     const incidents = await sql`select id, severity, category::text, status::text, title
