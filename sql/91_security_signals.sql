@@ -252,12 +252,16 @@ begin
                     when 'file_uploads_per_actor' then l.action = 'evidence.upload'
                     when 'file_access_per_actor' then l.action in ('evidence.url',
                         'pii.reveal', 'pii.lookup')
+                    when 'submission_reads_per_actor' then l.action = 'submission.read'
                     when 'admin_actions_per_actor' then l.actor_type = 'USER'
                         and l.action not in ('insert', 'update', 'delete')
                     else false
                 end
             group by l.actor_id
-            having pg_catalog.count(*) > r.threshold
+            having (pg_catalog.count(*) > r.threshold
+                    -- Reading many different members' work is as telling as reading much.
+                    or (r.rule = 'submission_reads_per_actor'
+                        and pg_catalog.count(distinct l.target_id) > r.threshold / 2))
                 -- Privileged acts count for administrators only, checked once per actor.
                 and (r.rule <> 'admin_actions_per_actor' or exists (
                     select 1 from public.users as u
@@ -270,6 +274,50 @@ $$;
 comment on function private.detect(timestamptz, text) is
     'Runs every detector (or only_rule) over its window ending at `at`; one row per subject '
     'over threshold, with severity and evidence.';
+
+
+-- A submission opened for review, with its evidence: the read is recorded, so that someone
+-- reading far more than reviewing needs is noticed (detector submission_reads_per_actor).
+-- The review screens call this; reads straight through the Data API are governed by RLS but
+-- leave no record (Postgres has no trigger on SELECT).
+create function public.open_submission_for_review(submission uuid)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    found_row jsonb;
+begin
+    if auth.uid() is null or not private.session_allowed()
+        or not private.authorize('submission:view_all')
+    then
+        raise exception 'not allowed to review submissions'
+            using errcode = 'insufficient_privilege';
+    end if;
+    select pg_catalog.to_jsonb(s) || pg_catalog.jsonb_build_object('attachments', coalesce((
+            select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('id', a.id,
+                'file_name', a.file_name, 'mime_type', a.mime_type, 'byte_size', a.byte_size,
+                'scan_status', a.scan_status) order by a.created_at)
+            from public.submission_attachments as a where a.submission_id = s.id), '[]'))
+    into found_row
+    from public.submissions as s
+    where s.id = submission;
+    if found_row is null then
+        raise exception 'no submission %', submission using errcode = 'no_data_found';
+    end if;
+    perform audit.record_event('submission.read', 'public.submissions', submission::text,
+        'SUCCESS', '{}'::jsonb, auth.uid());
+    return found_row;
+end
+$$;
+
+comment on function public.open_submission_for_review(uuid) is
+    'A submission with its attachments for a reviewer (submission:view_all), recorded as '
+    'submission.read in the audit trail.';
+
+revoke all on function public.open_submission_for_review(uuid) from public, anon;
+grant execute on function public.open_submission_for_review(uuid) to authenticated;
 
 
 -- The per-minute job: raises one alert per cause (rule and subject) while it is open.

@@ -27,6 +27,9 @@ with listed (rule, threshold, window_length, severity_floor, high_above, descrip
             'Evidence uploads by one member in a minute.'),
         ('file_access_per_actor', 100, interval '1 hour', 'medium', null,
             'Evidence links and identifier reveals by one member in an hour.'),
+        ('submission_reads_per_actor', 100, interval '1 hour', 'medium', null,
+            'Submissions opened for review by one person in an hour (or over half as many '
+                || 'different ones).'),
         ('role_changes_per_actor', 5, interval '24 hours', 'critical', null,
             'Role changes made by one administrator in a day: always CRITICAL.')
 ),

@@ -8,7 +8,8 @@
  *      administrator suspended automatically (their token is refused at once)
  *   3. an administrator exports six other members' data → an alert, exports paused
  *      automatically, and the next export refused with 503
- *   4. the notification outbox delivered once (incident-notify), to the channels given to
+ *   4. a reviewer opens 150 submissions for review in a minute → an alert
+ *   5. the notification outbox delivered once (incident-notify), to the channels given to
  *      `npm start`; a webhook receiver on 127.0.0.1:54398 prints what reaches it
  *
  * Each attack uses accounts made for it (handles attack_*), so the demo cohort stays as it
@@ -155,7 +156,22 @@ async function main() {
     }
     step(`  export answers: ${statuses.join(' ')} (the last one after the detectors ran)`)
 
-    step('4. delivering the notification outbox once')
+    step('4. a reviewer opens 150 submissions in a minute')
+    const reader = await member(`attack_reviewer_${run}`, 'REVIEWER')
+    const { claims: readerClaims } = await issueUserToken(sql, secrets.jwtSecret, reader)
+    const work = await sql<Array<{ id: string }>>`select id from public.submissions
+                                                  order by created_at limit 150`
+    await sql.begin(async (tx) => {
+      await tx`select pg_catalog.set_config('request.jwt.claims',
+        ${JSON.stringify(readerClaims)}, true)`
+      await tx`set local role authenticated`
+      for (let i = 0; i < 150; i += 1) {
+        await tx`select public.open_submission_for_review(${work[i % work.length]!.id})`
+      }
+    })
+    await detect(new Date(Date.now() - 1000))
+
+    step('5. delivering the notification outbox once')
     const notify = await fetch(`${api}/functions/v1/incident-notify`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secrets.serviceRoleKey}`,

@@ -53,6 +53,7 @@ select set_eq(
         ('send_breach_notice(uuid,text)'),
         ('list_incidents(boolean)'),
         ('incident_timeline(uuid)'),
+        ('open_submission_for_review(uuid)'),
         ('private.authorize(text)'),
         ('private.session_allowed()')$$,
     'grants: authenticated can call exactly the SECURITY DEFINER functions granted by name'

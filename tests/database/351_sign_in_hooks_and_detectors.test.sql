@@ -4,7 +4,7 @@
 
 begin;
 set local search_path = public, extensions;
-select plan(16);
+select plan(19);
 
 select tests.create_member('t_sig351_target') as target \gset
 select tests.create_member('t_sig351_other') as other \gset
@@ -97,6 +97,33 @@ select is(
     (select severity from private.detect() where rule = 'role_changes_per_actor'
         and subject = 'user:' || :'admin'),
     'critical', 'more than five role changes by one administrator in a day: CRITICAL'
+);
+
+-- A reviewer opening 150 submissions in a minute.
+select tests.create_member('t_sig351_reviewer', 'REVIEWER') as reviewer \gset
+create temporary table t351_work as
+select tests.create_submission(:'target', 'Work ' || g) as id
+from pg_catalog.generate_series(1, 150) as g;
+grant select on t351_work to authenticated;
+select tests.act_as(:'other');
+select throws_ok(
+    format($$select public.open_submission_for_review('%s')$$,
+        (select id from t351_work limit 1)),
+    '42501', null, 'a participant cannot open others'' submissions for review'
+);
+select tests.act_as(:'reviewer');
+select is(
+    (select pg_catalog.count(public.open_submission_for_review(w.id))::int from t351_work as w),
+    150, 'the reviewer opens 150 submissions, each recorded'
+);
+select tests.clear_actor();
+select is(
+    (select pg_catalog.jsonb_build_object('observed', observed,
+        'targets', evidence -> 'distinct_targets')
+    from private.detect(clock_timestamp(), 'submission_reads_per_actor')
+    where subject = 'user:' || :'reviewer'),
+    '{"observed": 150, "targets": 150}'::jsonb,
+    '150 reads of 150 different submissions in the hour: found, with the evidence'
 );
 
 select * from finish();
