@@ -58,13 +58,14 @@ from (
 ) as v(handle, school, cohort, region, role, status, visibility)
 where u.handle = v.handle;
 
--- Administrators have completed MFA enrolment, so they can reach aal2.
-insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status)
+-- Administrators have completed MFA enrolment, so they can reach aal2. The demo secret is
+-- shared by both (`npm run totp -- <handle>` prints the current code).
+insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, secret)
 values
     ('00000000-0000-4000-8000-0000000000f6', '00000000-0000-4000-8000-000000000006',
-        'Authenticator app', 'totp', 'verified'),
+        'Authenticator app', 'totp', 'verified', 'LEAPSDEMOTOTPSECRETKEY234567'),
     ('00000000-0000-4000-8000-0000000000f7', '00000000-0000-4000-8000-000000000007',
-        'Authenticator app', 'totp', 'verified');
+        'Authenticator app', 'totp', 'verified', 'LEAPSDEMOTOTPSECRETKEY234567');
 
 insert into public.badges (id, name, description, points_threshold)
 values

@@ -31,6 +31,10 @@
  *                                                   X-Forwarded-For (a local addition), and its
  *                                                   "reject" refuses the sign-in
  *
+ *   POST   /auth/v1/factors/<id>/verify             {"code"} with the user's token: a TOTP
+ *                                                   code, checked, then the MFA verification
+ *                                                   attempt hook; a new aal2 session
+ *
  * Auth admin (service-role key only):
  *
  *   DELETE /auth/v1/admin/users/<id>                deletes an Auth user
@@ -44,6 +48,7 @@ import { SignJWT, jwtVerify } from 'jose'
 import postgres from 'postgres'
 import { createDb, type Tx } from '../../functions/_shared/db.ts'
 import { issueUserToken } from '../lib/tokens.ts'
+import { totpValid } from '../lib/totp.ts'
 import type { VerifiedClaims, VerifyToken } from '../../functions/_shared/jwt.ts'
 
 type Json = Record<string, unknown>
@@ -374,6 +379,48 @@ export function platformApis(options: PlatformApiOptions) {
     })
   }
 
+  /**
+   * Second step of a sign-in: a TOTP code for one of the caller's verified factors. The code is
+   * checked, then the MFA verification attempt hook (private.hook_mfa_verification_attempt) is
+   * called as supabase_auth_admin with {"factor_id", "factor_type", "user_id", "valid"}; its
+   * "reject" refuses. A right code gives a new session at aal2.
+   */
+  async function verifyFactor(req: Request, url: URL, factorId: string): Promise<Response> {
+    const header = req.headers.get('authorization') ?? ''
+    let claims
+    try {
+      claims = await options.verify(header.startsWith('Bearer ') ? header.slice(7) : '')
+    } catch {
+      return reply(401, { error: 'unauthorized', message: 'a signed-in user is required' })
+    }
+    if (req.method !== 'POST' || claims.role !== 'authenticated' || !claims.sub) {
+      return reply(401, { error: 'unauthorized', message: 'a signed-in user is required' })
+    }
+    const body = await req.json().catch(() => ({})) as Json
+    const [factor] = await raw<Array<{ secret: string | null; factor_type: string }>>`
+      select secret, factor_type from auth.mfa_factors
+      where id = ${factorId} and user_id = ${claims.sub} and status = 'verified'`
+    if (!factor) return reply(404, { error: 'mfa_factor_not_found', message: 'no such factor' })
+    const valid = factor.factor_type === 'totp' && factor.secret !== null
+      && typeof body.code === 'string' && await totpValid(factor.secret, body.code)
+    const decision = await raw.begin(async (tx) => {
+      await tx`set local role supabase_auth_admin`
+      const [row] = await tx`select private.hook_mfa_verification_attempt(${tx.json({
+        factor_id: factorId, factor_type: factor.factor_type, user_id: claims.sub, valid,
+      })}) as answer`
+      return row!.answer as { decision: string; message?: string }
+    })
+    if (decision.decision === 'reject') {
+      return reply(400, { error: 'mfa_verification_rejected',
+        message: decision.message ?? 'Verification rejected' })
+    }
+    if (!valid) return reply(400, { error: 'mfa_verification_failed', message: 'Invalid code' })
+    const { token, claims: issued } = await issueUserToken(raw, options.jwtSecret, claims.sub,
+      { aal: 'aal2', issuer: `${url.origin}/auth/v1` })
+    return reply(200, { access_token: token, token_type: 'bearer', expires_in: 3600,
+      expires_at: issued.exp })
+  }
+
   /** Lists a folder: what the caller may see under `prefix`, one level deep, as Storage does. */
   async function list(req: Request, bucket: string): Promise<Response> {
     const who = await caller(req)
@@ -416,6 +463,8 @@ export function platformApis(options: PlatformApiOptions) {
       /^\/storage\/v1\/object\/(sign\/|authenticated\/)?([a-z0-9_-]+)\/(.+)$/.exec(url.pathname)
     if (object) return storage(req, url, object)
     if (url.pathname === '/auth/v1/token') return signIn(req, url)
+    const factor = /^\/auth\/v1\/factors\/([0-9a-f-]{36})\/verify$/i.exec(url.pathname)
+    if (factor) return verifyFactor(req, url, factor[1]!.toLowerCase())
     const user = /^\/auth\/v1\/admin\/users\/([0-9a-f-]{36})$/i.exec(url.pathname)
     if (user) return authAdmin(req, user[1]!.toLowerCase())
     return undefined

@@ -44,6 +44,9 @@ create table if not exists auth.mfa_factors (
     updated_at timestamptz not null default pg_catalog.now()
 );
 
+-- A TOTP factor's shared secret (base32), as Supabase Auth keeps it.
+alter table auth.mfa_factors add column if not exists secret text;
+
 alter table auth.users owner to supabase_auth_admin;
 alter table auth.sessions owner to supabase_auth_admin;
 alter table auth.mfa_factors owner to supabase_auth_admin;

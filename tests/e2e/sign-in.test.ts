@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type postgres from 'postgres'
+import { randomUUID } from 'node:crypto'
+import { totpCode } from '../../stack/lib/totp.ts'
 import { createMember, type Member, ownerSql, stack } from '../fixtures/stack.ts'
 
 let sql: postgres.Sql
@@ -88,5 +90,67 @@ describe('sign-in through the local Auth stand-in', () => {
       from private.security_alerts
       where cause = ${`failed_logins_per_user:user:${target.id}`}`
     expect(alerts).toEqual([{ severity: 'high', observed: 60 }])
+  })
+})
+
+describe('MFA through the local Auth stand-in', () => {
+  const SECRET = 'LEAPSTESTTOTPSECRET234567ABCDEF'
+  let admin: Member
+  let factor: string
+
+  const verify = async (token: string, code: string) => {
+    const res = await fetch(`${stack.apiUrl}/auth/v1/factors/${factor}/verify`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    })
+    return { status: res.status, json: await res.json() }
+  }
+
+  beforeAll(async () => {
+    admin = await createMember(sql, { role: 'ADMIN' })
+    factor = randomUUID()
+    await sql`update auth.users set encrypted_password = extensions.crypt(${PASSWORD},
+                extensions.gen_salt('bf', 4)) where id = ${admin.id}`
+    await sql`insert into auth.mfa_factors (id, user_id, factor_type, status, secret)
+              values (${factor}, ${admin.id}, 'totp', 'verified', ${SECRET})`
+  })
+
+  afterAll(async () => {
+    await sql`delete from auth.users where id = ${admin.id}`
+  })
+
+  it('turns a right code into an aal2 session that administrators\' functions accept',
+    async () => {
+      const first = await signIn(admin.email, PASSWORD)
+      expect(first.status).toBe(200)
+      const report = (token: string) => fetch(
+        `${stack.apiUrl}/functions/v1/compliance-report?month=${
+          new Date().toISOString().slice(0, 7)}`,
+        { headers: { authorization: `Bearer ${token}` } })
+      const before = await report(first.json.access_token)
+      expect(before.status).toBe(403)
+      await before.body?.cancel()
+      const { status, json } = await verify(first.json.access_token, await totpCode(SECRET))
+      expect(status).toBe(200)
+      const after = await report(json.access_token)
+      expect(after.status).toBe(200)
+      await after.body?.cancel()
+      const [row] = await sql`select count(*)::int as n from private.sign_in_attempts
+        where user_id = ${admin.id} and factor = 'mfa' and valid`
+      expect(row!.n).toBe(1)
+    })
+
+  it('locks verification after five wrong codes, even for the right one', async () => {
+    const { json: signedIn } = await signIn(admin.email, PASSWORD)
+    const answers: string[] = []
+    for (let i = 0; i < 5; i += 1) {
+      answers.push((await verify(signedIn.access_token, 'wrong!')).json.error)
+    }
+    expect(answers.slice(0, 4)).toEqual(Array(4).fill('mfa_verification_failed'))
+    expect(answers[4]).toBe('mfa_verification_rejected')
+    const right = await verify(signedIn.access_token, await totpCode(SECRET))
+    expect(right.status).toBe(400)
+    expect(right.json.error).toBe('mfa_verification_rejected')
   })
 })
